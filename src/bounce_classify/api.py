@@ -1,0 +1,137 @@
+"""The public Python API: plain functions over bytes, picklable and side-effect free."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from . import decoders
+from .message import Message, normalise_newlines
+from .model import Facts, RecipientFacts, Result
+from .read import Item, ReadError, iter_items
+from .rules import RuleSet, judge, ruleset
+
+_DEFAULT_RULES: RuleSet | None = None
+
+
+def default_rules() -> RuleSet:
+    global _DEFAULT_RULES
+    if _DEFAULT_RULES is None:
+        _DEFAULT_RULES = ruleset()
+    return _DEFAULT_RULES
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """A message or path that could not be classified; iteration goes on."""
+
+    source: str
+    message: int
+    error: str
+
+
+def classify(raw: bytes, *, source: str = "-", message: int = 1, rules: RuleSet | None = None,
+             original_headers: Sequence[str] = ()) -> list[Result]:
+    """Classify one raw message (bytes).  Always returns at least one record."""
+    return _classify_mime(raw, source, message, rules or default_rules(), original_headers)
+
+
+def classify_item(item: Item, rules: RuleSet | None = None,
+                  original_headers: Sequence[str] = ()) -> list[Result]:
+    rs = rules or default_rules()
+    if item.form == "json":
+        return _classify_json(item.data, item.source, item.index, rs)
+    if item.form == "msg":
+        from .read.outlook import msg_to_mime
+
+        return _classify_mime(msg_to_mime(item.data), item.source, item.index, rs, original_headers)
+    return _classify_mime(item.data, item.source, item.index, rs, original_headers)
+
+
+def classify_paths(paths: Iterable[str], *, stdin: BinaryIO | None = None, rules: RuleSet | None = None,
+                   original_headers: Sequence[str] = ()) -> Iterator[list[Result] | Failure]:
+    """Classify every message under ``paths``; a bad one yields a Failure and the rest go on."""
+    rs = rules or default_rules()
+    for item in iter_items(paths, stdin):
+        if isinstance(item, ReadError):
+            yield Failure(item.source, 0, item.message)
+            continue
+        try:
+            yield classify_item(item, rs, original_headers)
+        except Exception as exc:  # one bad message never stops the run
+            yield Failure(item.source, item.index, f"{type(exc).__name__}: {exc}")
+
+
+def _digest(raw: bytes) -> str:
+    return hashlib.sha256(normalise_newlines(raw)).hexdigest()
+
+
+def _token(digest: str, recipient: str | None, position: int) -> str:
+    key = f"{digest}\0{recipient or ''}\0{position if recipient is None else 0}"
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+
+
+def _classify_mime(raw: bytes, source: str, index: int, rules: RuleSet,
+                   original_headers: Sequence[str]) -> list[Result]:
+    msg = Message(raw) if len(raw) > 1 else None
+    facts = decoders.decode(msg) if msg is not None else None
+    digest = _digest(raw)
+    if facts is None:
+        return [_not_bounce(source, index, digest, msg)]
+    return _results(facts, source, index, digest, rules, original_headers)
+
+
+def _classify_json(data: bytes, source: str, index: int, rules: RuleSet) -> list[Result]:
+    digest = _digest(data)
+    try:
+        doc = json.loads(data)
+    except ValueError:
+        return [_not_bounce(source, index, digest, None)]
+    facts = decoders.decode_json(doc) if isinstance(doc, dict) else None
+    if facts is None:
+        return [_not_bounce(source, index, digest, None)]
+    return _results(facts, source, index, digest, rules, ())
+
+
+def _results(facts: Facts, source: str, index: int, digest: str, rules: RuleSet,
+             original_headers: Sequence[str]) -> list[Result]:
+    original = dict(facts.original) if facts.original is not None else None
+    if original is not None and original_headers and facts.original_headers is not None:
+        wanted = {}
+        for name in original_headers:
+            value = facts.original_headers.decoded(name)
+            wanted[name] = value
+        original["headers"] = wanted
+    out = []
+    for pos, r in enumerate(facts.recipients, 1):
+        j, rule = judge(facts, rules, r)
+        out.append(Result(
+            source=source, message=index, kind=j.kind, recipient=r.recipient, action=r.action,
+            status=j.status, reply_code=r.reply_code, diagnostic=r.diagnostic, reason=j.reason, hop=j.hop,
+            permanent=j.permanent, hard_bounce=j.hard_bounce, fix_owner=j.fix_owner,
+            remediation=j.remediation, rule=j.rule, decoded_by=facts.decoded_by,
+            reporting_mta=facts.reporting_mta, remote_mta=r.remote_mta, smtp_command=r.smtp_command,
+            timestamp=r.timestamp, feedback_type=r.feedback_type, bounce=dict(facts.bounce),
+            original=original, token=_token(digest, r.recipient, pos), evidence=tuple(r.evidence),
+        ))
+    return out
+
+
+def _not_bounce(source: str, index: int, digest: str, msg: Message | None) -> Result:
+    from .decoders._common import summary
+
+    bounce = summary(msg.headers, with_to=False) if msg is not None else \
+        {"message_id": None, "from": None, "subject": None, "date": None}
+    return Result(
+        source=source, message=index, kind="not-bounce", recipient=None, action=None, status=None,
+        reply_code=None, diagnostic=None, reason="undefined", hop=None, permanent=None, hard_bounce=False,
+        fix_owner=None, remediation=None, rule="not-bounce", decoded_by="none", reporting_mta=None,
+        remote_mta=None, smtp_command=None, timestamp=None, feedback_type=None, bounce=bounce,
+        original=None, token=_token(digest, None, 1),
+    )
+
+
+__all__ = ["classify", "classify_item", "classify_paths", "Failure", "Result", "RecipientFacts"]

@@ -1,0 +1,147 @@
+"""The command line: arguments in, calls out.  No classification logic here."""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from typer.core import TyperGroup
+
+EXIT_OK = 0
+EXIT_INPUT_ERROR = 1
+EXIT_USAGE = 2
+
+MAIN_HELP = """\
+Classify bounce messages: recipient, status, reason, the failing hop and what to fix.
+
+With no sub-command, classifies PATHS (files, mbox files, Maildir folders,
+directories, JSON notifications; `-` or nothing reads standard input).
+
+\b
+Examples:
+  bounce-classify < bounce.eml
+  bounce-classify archive.mbox Maildir/ notices/ --format jsonl > results.jsonl
+  bounce-classify --explain bounce.eml
+  bounce-classify rules --check my-rules.toml
+"""
+
+
+class _DefaultToClassify(TyperGroup):
+    """Run ``classify`` when the first argument is not a sub-command."""
+
+    def parse_args(self, ctx, args):  # type: ignore[no-untyped-def]
+        if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h", "--version")):
+            args = ["classify", *args]
+        return super().parse_args(ctx, args)
+
+
+app = typer.Typer(cls=_DefaultToClassify, help=MAIN_HELP, add_completion=False, no_args_is_help=False,
+                  context_settings={"help_option_names": ["-h", "--help"]}, rich_markup_mode=None)
+
+
+class Format(str, Enum):
+    table = "table"
+    jsonl = "jsonl"
+    json = "json"
+    csv = "csv"
+
+
+def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
+    sys.stderr.write(f"bounce-classify: {message}\n")
+    return typer.Exit(code)
+
+
+def _load_rules(files: list[Path] | None):  # type: ignore[no-untyped-def]
+    from .rules import RuleError, ruleset
+
+    try:
+        return ruleset(files or ())
+    except RuleError as exc:
+        raise _fail(str(exc)) from None
+
+
+@app.command("classify", help="Classify bounce messages (the default command).\n\n" + MAIN_HELP.split("\n\n", 1)[1])
+def classify_cmd(
+    paths: Annotated[list[str] | None, typer.Argument(help="Files, mbox files, Maildir folders, directories, or - for stdin.")] = None,
+    fmt: Annotated[Format | None, typer.Option("--format", "-f", help="Output format; default: table on a terminal, jsonl otherwise.")] = None,
+    explain: Annotated[bool, typer.Option("--explain", help="Show the decoder, evidence lines and the rule that fired.")] = False,
+    rules: Annotated[list[Path] | None, typer.Option("--rules", help="Your own rules file (TOML), checked before the built-in rules. Repeatable.")] = None,
+    original_header: Annotated[list[str] | None, typer.Option("--original-header", help="Add this header of the returned original to original.headers. Repeatable.")] = None,
+) -> None:
+    from .api import Failure, classify_paths
+    from .render import renderer_for
+
+    ruleset = _load_rules(rules)
+    chosen = fmt.value if fmt else ("table" if sys.stdout.isatty() else "jsonl")
+    out = renderer_for(chosen, sys.stdout, explain)
+    failed = 0
+    try:
+        for item in classify_paths(paths or [], stdin=sys.stdin.buffer, rules=ruleset,
+                                   original_headers=original_header or ()):
+            if isinstance(item, Failure):
+                failed += 1
+                where = item.source if not item.message else f"{item.source}#{item.message}"
+                sys.stderr.write(f"bounce-classify: {where}: {item.error}\n")
+                continue
+            for result in item:
+                out.write(result)
+    except KeyboardInterrupt:
+        out.close()
+        raise typer.Exit(130) from None
+    except BrokenPipeError:
+        sys.stderr.close()
+        raise typer.Exit(0) from None
+    out.close()
+    if failed:
+        raise typer.Exit(EXIT_INPUT_ERROR)
+
+
+@app.command("rules", help="List the rules in the order they are tried, or check a rules file.")
+def rules_cmd(
+    check: Annotated[Path | None, typer.Option("--check", help="Validate this rules file and report every problem.")] = None,
+    rules: Annotated[list[Path] | None, typer.Option("--rules", help="Include your own rules file in the listing.")] = None,
+    fmt: Annotated[Format | None, typer.Option("--format", "-f", help="table or jsonl.")] = None,
+) -> None:
+    from .rules import RuleError, load_rules_file
+
+    if check is not None:
+        try:
+            found = load_rules_file(check)
+        except RuleError as exc:
+            raise _fail(str(exc), EXIT_INPUT_ERROR) from None
+        print(f"{check}: {len(found)} rules, all valid")
+        return
+    ruleset = _load_rules(rules)
+    chosen = fmt.value if fmt else ("table" if sys.stdout.isatty() else "jsonl")
+    if chosen == "table":
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(header_style="bold")
+        for col in ("id", "reason", "hop", "fix_owner", "when", "from"):
+            table.add_column(col, overflow="fold")
+        for r in ruleset.rules:
+            when = "; ".join(f"{k}={v}" for k, v in r.when.items()) or "(always)"
+            table.add_row(r.id, r.reason, r.hop or "-", r.fix_owner or "-", when, r.origin)
+        Console().print(table)
+    else:
+        import json
+
+        for r in ruleset.rules:
+            print(json.dumps({"id": r.id, "reason": r.reason, "hop": r.hop, "fix_owner": r.fix_owner,
+                              "permanent": r.permanent, "when": r.when, "remediation": r.remediation,
+                              "origin": r.origin}))
+
+
+def main() -> None:
+    try:
+        app()
+    except BrokenPipeError:
+        sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

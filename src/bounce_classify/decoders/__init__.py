@@ -1,0 +1,55 @@
+"""Format decoders, one file each, tried in one explicit order.
+
+The order runs from the most specific signature to the least: complaint
+reports, provider and MTA formats keyed on their headers and text, the plain
+RFC 3464 reader, auto-replies, and the generic text reader last.  A test fails
+when a decoder module in this package is missing from the registry.
+"""
+
+from __future__ import annotations
+
+from ..message import Message
+from ..model import Facts
+from . import (
+    arf,
+    autoreply,
+    generic,
+    rfc3464,
+)
+from ._finalize import finalize
+from .base import Decoder, JsonDecoder
+
+REGISTRY: tuple[Decoder, ...] = (
+    arf.DECODER,
+    rfc3464.DECODER,
+    autoreply.DECODER,
+    generic.DECODER,
+)
+
+JSON_REGISTRY: tuple[JsonDecoder, ...] = ()
+
+
+def decode(msg: Message) -> Facts | None:
+    """The facts of a message from the first decoder that reads it, or None."""
+    for decoder in REGISTRY:
+        try:
+            if not decoder.detect(msg):
+                continue
+            facts = decoder.decode(msg)
+        except (ValueError, LookupError, UnicodeError, RecursionError):
+            continue
+        if facts is not None and facts.recipients:
+            return finalize(facts, msg)
+    return None
+
+
+def decode_json(doc: dict[str, object]) -> Facts | None:
+    for decoder in JSON_REGISTRY:
+        if decoder.detect(doc):
+            facts = decoder.decode(doc)
+            if facts is not None and facts.recipients:
+                return facts
+    return None
+
+
+__all__ = ["REGISTRY", "JSON_REGISTRY", "decode", "decode_json", "Decoder", "JsonDecoder"]

@@ -1,0 +1,226 @@
+"""Shared extraction helpers for decoders: addresses, codes, commands, text."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable
+
+from ..message import Headers, Message, Part, decode_header_value
+from ..model import Facts, RecipientFacts
+
+ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]{1,128}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,10}")
+STATUS = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d]|\.\d)")
+REPLY = re.compile(r"(?:^|[\s:;(<\[\"'#=])([245][0-5]\d)(?=[\s\-.,;:)]|$)")
+SPACES = re.compile(r"\s+")
+TAGS = re.compile(r"<[^<>]{0,2000}>")
+
+# "... (in reply to RCPT TO command)", "after RCPT TO:<...>", ">>> RCPT To:<...>"
+_COMMANDS = (
+    (re.compile(r"\b(?:in reply to|after|while sending|during|at)\s+(?:the\s+)?end of data\b", re.I), "DATA"),
+    (re.compile(r"\b(?:in reply to|after|while sending|during|response to|failed at|at)\s+(?:the\s+)?"
+                r"(RCPT(?: TO)?|MAIL(?: FROM)?|DATA|EHLO|HELO|STARTTLS|AUTH|BDAT|CONNECT)\b", re.I), None),
+    (re.compile(r">>> (RCPT|MAIL|DATA|EHLO|HELO|STARTTLS|AUTH)", re.I), None),
+    (re.compile(r"\[(RCPT_TO|MAIL_FROM|DATA|EHLO)\]"), None),
+    (re.compile(r"\b(RCPT TO|MAIL FROM) response\b", re.I), None),
+    (re.compile(r"\bSMTP AUTH\b|\bAUTH(?:ENTICATION)? (?:failed|unsuccessful|credentials invalid)", re.I), "AUTH"),
+    (re.compile(r"\bconnect(?:ion)? (?:to|refused|timed out)", re.I), "CONN"),
+)
+
+
+def clean_address(value: str | None) -> str | None:
+    """``rfc822; <Foo@Example.org>`` -> ``foo@example.org``; None when no address."""
+    if not value:
+        return None
+    v = value.strip()
+    if ";" in v[:12]:
+        v = v.split(";", 1)[1]
+    m = ADDRESS.search(decode_header_value(v))
+    if not m:
+        return None
+    addr = m.group(0).strip(".'\"")
+    local, _, domain = addr.rpartition("@")
+    if not local or not domain:
+        return None
+    return f"{local}@{domain}".lower()
+
+
+def addresses(text: str) -> list[str]:
+    return [a for a in (clean_address(m.group(0)) for m in ADDRESS.finditer(text)) if a]
+
+
+def first_status(text: str | None) -> str | None:
+    if not text:
+        return None
+    m = STATUS.search(text)
+    return f"{m.group(1)}.{int(m.group(2))}.{int(m.group(3))}" if m else None
+
+
+def all_statuses(text: str) -> list[str]:
+    return [f"{m.group(1)}.{int(m.group(2))}.{int(m.group(3))}" for m in STATUS.finditer(text)]
+
+
+def first_reply_code(text: str | None) -> str | None:
+    if not text:
+        return None
+    m = REPLY.search(text[:600])
+    return m.group(1) if m else None
+
+
+def detect_command(text: str | None) -> str | None:
+    if not text:
+        return None
+    for pattern, fixed in _COMMANDS:
+        m = pattern.search(text)
+        if m:
+            if fixed:
+                return fixed
+            word = m.group(1).upper().replace("_", " ")
+            return {"RCPT TO": "RCPT", "MAIL FROM": "MAIL", "CONNECT": "CONN"}.get(word, word.split()[0])
+    return None
+
+
+def iso_time(value: str | None) -> str | None:
+    """An RFC 5322 (or already ISO 8601) date as ISO 8601; None when unreadable."""
+    if not value:
+        return None
+    v = SPACES.sub(" ", value).strip()
+    if ";" in v[:10]:
+        v = v.split(";", 1)[1].strip()
+    from email.utils import parsedate_to_datetime
+
+    try:
+        return parsedate_to_datetime(v).isoformat()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        pass
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(v.replace("Z", "+00:00")).isoformat()
+    except ValueError:
+        return None
+
+
+def one_line(text: str | None) -> str | None:
+    """Unfold to one line; None for nothing."""
+    if text is None:
+        return None
+    t = SPACES.sub(" ", text).strip()
+    return t or None
+
+
+def strip_dsn_type(value: str | None) -> str | None:
+    """``smtp; 550 ...`` -> ``550 ...``; ``dns; mx.example.org`` -> ``mx.example.org``."""
+    if value is None:
+        return None
+    v = value.strip()
+    head, sep, rest = v.partition(";")
+    if sep and len(head) <= 20 and " " not in head.strip():
+        v = rest.strip()
+    return v or None
+
+
+def html_to_text(text: str) -> str:
+    text = re.sub(r"(?is)<(script|style)\b.*?</\1\s*>", " ", text)
+    text = re.sub(r"(?i)<br\s*/?>|</(p|div|tr|li|h\d)>", "\n", text)
+    return html.unescape(TAGS.sub(" ", text))
+
+
+def body_text(msg: Message) -> str:
+    """Readable text of the report (HTML turned into text when that is all there is)."""
+    parts = msg.text_parts()
+    out = []
+    for p in parts:
+        out.append(html_to_text(p.text) if p.content_type == "text/html" else p.text)
+    return "\n".join(out)
+
+
+def summary(headers: Headers | None, with_to: bool = True) -> dict[str, str | None]:
+    """The ``bounce`` / ``original`` sub-record of a message's headers."""
+    if headers is None:
+        return {"message_id": None, "from": None, "to": None, "subject": None, "date": None}
+    out: dict[str, str | None] = {
+        "message_id": _msgid(headers.get("message-id")),
+        "from": _addr_or_text(headers.decoded("from")),
+    }
+    if with_to:
+        out["to"] = _addr_or_text(headers.decoded("to"))
+    out["subject"] = one_line(headers.decoded("subject"))
+    out["date"] = one_line(headers.get("date"))
+    return out
+
+
+def _msgid(value: str | None) -> str | None:
+    if not value:
+        return None
+    v = value.strip()
+    m = re.search(r"<([^<>\s]{1,500})>", v)
+    return m.group(1) if m else (v.split()[0] if v else None)
+
+
+def _addr_or_text(value: str | None) -> str | None:
+    if not value:
+        return None
+    found = addresses(value)
+    return ", ".join(found) if found else one_line(value)
+
+
+ORIGINAL_TYPES = ("message/rfc822", "text/rfc822-headers", "message/rfc822-headers",
+                  "message/global", "message/global-headers")
+
+# lines that introduce the returned original inside a plain-text bounce
+TEXT_ORIGINAL_MARKERS = re.compile(
+    r"^(?:[-=_ ]*(?:This is a copy of the message|Below this line is a copy of the message|"
+    r"Original message(?: headers)? follows|Unsent message below|Original message|Returned message|"
+    r"Undelivered message|The original message|Message header follows|Start of returned message|"
+    r"original message headers|Included is a copy|Original Message)"
+    r"|Content-Type: message/rfc822|Original message headers:)",
+    re.I | re.M,
+)
+
+
+def original_part(msg: Message) -> Headers | None:
+    """Headers of the returned original: a message/rfc822 part, else text after a marker."""
+    for part in msg.walk():
+        if part is not msg and part.content_type in ORIGINAL_TYPES:
+            inner = part.message
+            if inner is not None and inner.headers.fields:
+                return inner.headers
+    return None
+
+
+def original_from_text(text: str) -> Headers | None:
+    """Headers of an original pasted into a text bounce after a separator line."""
+    m = TEXT_ORIGINAL_MARKERS.search(text)
+    if not m:
+        return None
+    rest = text[m.end():]
+    nl = rest.find("\n")
+    rest = rest[nl + 1:] if nl >= 0 else ""
+    rest = rest.lstrip("\n ")
+    from ..message import parse_headers
+    head = rest.split("\n\n", 1)[0]
+    hdrs = parse_headers(head.encode("utf-8", "replace"))
+    return hdrs if hdrs.fields else None
+
+
+def cut_at_original(text: str) -> str:
+    m = TEXT_ORIGINAL_MARKERS.search(text)
+    return text[: m.start()] if m else text
+
+
+def new_facts(name: str, msg: Message, recipients: Iterable[RecipientFacts],
+              reporting_mta: str | None = None, context: str = "",
+              original: Headers | None = None, kind: str | None = None) -> Facts:
+    return Facts(
+        decoded_by=name,
+        recipients=list(recipients),
+        kind=kind,
+        reporting_mta=reporting_mta,
+        context=context,
+        original_headers=original if original is not None else original_part(msg),
+    )
+
+
+def part_text(part: Part) -> str:
+    return html_to_text(part.text) if part.content_type == "text/html" else part.text

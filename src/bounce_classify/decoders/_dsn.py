@@ -1,0 +1,86 @@
+"""Reading RFC 3464 / RFC 6533 delivery-status fields, wherever they appear."""
+
+from __future__ import annotations
+
+import re
+
+from ..model import RecipientFacts
+from ._common import clean_address, detect_command, first_reply_code, first_status, one_line, strip_dsn_type
+
+_FIELD = re.compile(r"^([A-Za-z][A-Za-z0-9-]{1,40})\s*:\s?(.*)$")
+_RECIPIENT_FIELDS = {"final-recipient", "original-recipient", "x-actual-recipient"}
+_PER_MESSAGE = {"reporting-mta", "arrival-date", "received-from-mta", "original-envelope-id",
+                "dsn-gateway", "x-postfix-queue-id", "x-postfix-sender", "x-original-message-id"}
+_RECIPIENT_ONLY = {"action", "status", "diagnostic-code", "remote-mta", "last-attempt-date",
+                   "will-retry-until", "final-log-id"}
+
+
+def parse_fields(text: str) -> tuple[dict[str, str], list[dict[str, str]]]:
+    """Split delivery-status text into per-message fields and per-recipient field sets.
+
+    Blank lines are not trusted (real MTAs omit them); a new recipient block
+    starts whenever a recipient field repeats within the current block.
+    """
+    per_message: dict[str, str] = {}
+    blocks: list[dict[str, str]] = []
+    current: dict[str, str] | None = None
+    last: tuple[dict[str, str], str] | None = None
+    for line in text.split("\n"):
+        if not line.strip():
+            current, last = None, None
+            continue
+        if line[0] in " \t":
+            if last is not None:
+                store, key = last
+                store[key] = store[key] + " " + line.strip()
+            continue
+        m = _FIELD.match(line)
+        if not m:
+            last = None
+            continue
+        key, value = m.group(1).lower(), m.group(2).strip()
+        if key in _RECIPIENT_FIELDS:
+            if current is None or key in current or (key == "original-recipient" and "final-recipient" in current):
+                current = {}
+                blocks.append(current)
+        elif current is None:
+            if key in _PER_MESSAGE or (not blocks and key not in _RECIPIENT_ONLY):
+                per_message.setdefault(key, value)
+                last = (per_message, key)
+                continue
+            current = {}
+            blocks.append(current)
+        elif key in current:
+            current[key] = current[key] + " " + value  # a repeated field: keep both
+            last = (current, key)
+            continue
+        current[key] = value
+        last = (current, key)
+    return per_message, [b for b in blocks if b]
+
+
+def recipient_from_block(block: dict[str, str]) -> RecipientFacts:
+    rcpt = clean_address(block.get("final-recipient")) or clean_address(block.get("original-recipient")) \
+        or clean_address(block.get("x-actual-recipient"))
+    diag = one_line(strip_dsn_type(block.get("diagnostic-code")))
+    status_field = block.get("status", "")
+    status = first_status(status_field)
+    action = (block.get("action") or "").strip().lower().split(" ")[0] or None
+    evidence = [f"{k.title()}: {v}" for k, v in block.items()]
+    return RecipientFacts(
+        recipient=rcpt,
+        action=action,
+        status=status,
+        reply_code=first_reply_code(diag),
+        diagnostic=diag,
+        remote_mta=one_line(strip_dsn_type(block.get("remote-mta"))),
+        smtp_command=detect_command(diag),
+        timestamp=one_line(block.get("last-attempt-date") or block.get("arrival-date")),
+        evidence=evidence,
+    )
+
+
+def recipients_from_text(text: str) -> tuple[dict[str, str], list[RecipientFacts]]:
+    per_message, blocks = parse_fields(text)
+    out = [recipient_from_block(b) for b in blocks]
+    return per_message, [r for r in out if r.recipient or r.status or r.diagnostic]

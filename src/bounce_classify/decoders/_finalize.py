@@ -1,0 +1,34 @@
+"""Normalisation every decoder's facts go through, in one place."""
+
+from __future__ import annotations
+
+from ..message import Message
+from ..model import Facts
+from ._common import all_statuses, detect_command, first_reply_code, iso_time, one_line, summary
+
+
+def finalize(facts: Facts, msg: Message) -> Facts:
+    for r in facts.recipients:
+        r.diagnostic = one_line(r.diagnostic)
+        diag = r.diagnostic or ""
+        codes = all_statuses(diag) if diag else []
+        if codes:
+            specific = [c for c in codes if not c.endswith(".0.0")]
+            if r.status is None:
+                r.status = (specific or codes)[0]
+            elif r.status.endswith(".0.0") and specific:
+                same_class = [c for c in specific if c[0] == r.status[0]]
+                if same_class:
+                    r.status = same_class[0]
+        if r.reply_code is None:
+            r.reply_code = first_reply_code(diag)
+        if r.smtp_command is None:
+            r.smtp_command = detect_command(diag)
+        r.timestamp = iso_time(r.timestamp) or iso_time(facts.timestamp)
+    facts.bounce = summary(msg.headers, with_to=False)
+    if facts.original is None and facts.original_headers is not None:
+        facts.original = summary(facts.original_headers)
+    bounce_date = iso_time(msg.headers.get("date"))
+    for r in facts.recipients:
+        r.timestamp = r.timestamp or bounce_date
+    return facts

@@ -1,0 +1,46 @@
+"""Cheap signals that a message is a bounce at all, shared by text decoders."""
+
+from __future__ import annotations
+
+import re
+
+from ..message import Message
+from ._common import clean_address
+
+BOUNCE_SENDER = re.compile(
+    r"(?:^|[<\s\"])(?:mailer-daemon|postmaster|mail-?daemon|mdaemon|mail\s*delivery|"
+    r"mail\s*administrator|mailadmin|bounce[sd]?|nobody|returned|double-bounce|daemon)\b",
+    re.I,
+)
+BOUNCE_SUBJECT = re.compile(
+    r"undeliver|undelivered|returned mail|returning message|delivery (?:status )?notification|"
+    r"delivery fail|failure notice|failed delivery|mail delivery|non[- ]?deliver|could not be delivered|"
+    r"couldn't be delivered|not delivered|delivery problem|mail failure|delivery report|nondelivery|"
+    r"unzustellbar|non remis|non recapitabile|onbestelbaar|n\u00e3o[_ ]entregue|no entregado|"
+    r"\u4e0d\u9054|\u914d\u9001\u5931\u6557|error|rejected|warning: could not send|delayed mail|"
+    r"delivery delayed|message delayed|notice|bounce|unable to deliver|\u0435\u0434\u043e\u0441\u0442",
+    re.I,
+)
+
+
+def looks_like_bounce(msg: Message) -> bool:
+    h = msg.headers
+    sender = h.decoded("from") or ""
+    if BOUNCE_SENDER.search(sender):
+        return True
+    if BOUNCE_SUBJECT.search(h.decoded("subject") or ""):
+        return True
+    if "x-failed-recipients" in h:
+        return True
+    rp = (h.get("return-path") or "").strip()
+    return rp in ("<>", "") and "return-path" in h
+
+
+def sender_addresses(msg: Message) -> list[str]:
+    """Addresses that are not the failed recipient: the bounce's own From and To."""
+    out = []
+    for name in ("from", "to", "return-path", "reply-to"):
+        a = clean_address(msg.headers.get(name))
+        if a:
+            out.append(a)
+    return out

@@ -1,0 +1,174 @@
+"""Finding recipients and their error text in human-readable bounce text.
+
+Most plain-text bounces share one shape: a preamble, then one block per failed
+recipient (an address line followed by the error), then the returned
+original.  The scanner here reads that shape; MTA decoders tune it with their
+own markers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from ..model import RecipientFacts
+from ._common import (
+    ADDRESS,
+    clean_address,
+    cut_at_original,
+    detect_command,
+    first_reply_code,
+    first_status,
+    one_line,
+)
+
+# An address that opens a recipient block, in the forms real MTAs write.
+_RCPT_LINE = re.compile(
+    r"^\s*(?:"
+    r"(?:RCPT TO|Recipient(?: address)?|Original[- ]Recipient|Final[- ]Recipient|Failed recipient|"
+    r"Address|To|Destinataire|Empf\u00e4nger|Unzustellbar an|Destinatario)\s*:\s*"
+    r")?[<\"'(\[]?(?:rfc822;\s*)?(" + ADDRESS.pattern + r")[>\"')\]]?"
+    r"(?P<after>\s*(?:\.\.\.|:|,|\s-\s|;|\s+\(|\s+<)?.*)$",
+    re.I,
+)
+# Words that show a line with an address is an error line, not a header echo.
+_NOISE_LINE = re.compile(
+    r"^\s*(?:From|Sender|Reply-To|Return-Path|Message-ID|In-Reply-To|References|Subject|Date|Cc|Bcc|"
+    r"Received|X-[\w-]+|Envelope-From|Delivered-To|Errors-To|List-[\w-]+)\s*:",
+    re.I,
+)
+_ERROR_WORDS = re.compile(
+    r"\b(?:unknown|not found|no such|does not exist|doesn't exist|unavailable|rejected|refused|"
+    r"denied|failed|failure|error|invalid|disabled|full|quota|blocked|expired|unable|couldn't|"
+    r"could not|cannot|can't|timed? ?out|said|too large|exceeded|not (?:a )?valid|spam|policy|"
+    r"inactive|suspended|unrouteable|unroutable|undeliverable|permanent|temporary)\b|"
+    r"(?<![\d.])[45]\d\d(?![\d.])|\b[45]\.\d{1,3}\.\d{1,3}\b",
+    re.I,
+)
+
+
+@dataclass
+class Block:
+    recipient: str
+    lines: list[str] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+def scan_blocks(text: str, exclude: Iterable[str] = (), rcpt_line: re.Pattern[str] = _RCPT_LINE,
+                stop: re.Pattern[str] | None = None) -> list[Block]:
+    """Blocks of (address line + following lines up to a blank line or the next address)."""
+    excluded = {e.lower() for e in exclude if e}
+    blocks: list[Block] = []
+    current: Block | None = None
+    blank_run = 0
+    for line in text.split("\n"):
+        if stop is not None and stop.search(line):
+            break
+        stripped = line.strip()
+        if not stripped:
+            blank_run += 1
+            if current is not None and current.lines and blank_run >= 1 and _has_error(current.text):
+                current = None
+            continue
+        blank_run = 0
+        m = rcpt_line.match(line) if "@" in line and not _NOISE_LINE.match(line) else None
+        if m:
+            addr = clean_address(m.group(1))
+            if addr and addr not in excluded:
+                after = m.group("after") or ""
+                after = after.lstrip(" .:,;-")
+                current = Block(addr, [after] if after.strip() else [])
+                blocks.append(current)
+                continue
+        if current is not None:
+            current.lines.append(stripped)
+    return blocks
+
+
+def _has_error(text: str) -> bool:
+    return bool(_ERROR_WORDS.search(text))
+
+
+def block_facts(block: Block) -> RecipientFacts:
+    diag = one_line(block.text)
+    return RecipientFacts(
+        recipient=block.recipient,
+        status=first_status(diag),
+        reply_code=first_reply_code(diag),
+        diagnostic=diag,
+        smtp_command=detect_command(diag),
+        evidence=[block.recipient] + block.lines[:6],
+    )
+
+
+def merge_blocks(blocks: list[Block]) -> list[Block]:
+    """One block per address: the same address twice keeps the more informative text."""
+    seen: dict[str, Block] = {}
+    order: list[str] = []
+    for b in blocks:
+        prev = seen.get(b.recipient)
+        if prev is None:
+            seen[b.recipient] = b
+            order.append(b.recipient)
+        elif _has_error(b.text) and not _has_error(prev.text):
+            seen[b.recipient] = b
+        elif _has_error(b.text) and b.text not in prev.text:
+            prev.lines.extend(b.lines)
+    return [seen[a] for a in order]
+
+
+def scan_recipients(text: str, exclude: Iterable[str] = ()) -> list[RecipientFacts]:
+    """The generic reading: every address block with error words in it."""
+    body = cut_at_original(text)
+    blocks = merge_blocks(scan_blocks(body, exclude))
+    with_errors = [b for b in blocks if _has_error(b.text)]
+    return [block_facts(b) for b in (with_errors or [])]
+
+
+def paragraph_with(text: str, needle: str) -> str | None:
+    """The paragraph of ``text`` that mentions ``needle`` and reads like an error."""
+    body = cut_at_original(text)
+    low = body.lower()
+    idx = low.find(needle.lower())
+    while idx >= 0:
+        start = body.rfind("\n\n", 0, idx)
+        end = body.find("\n\n", idx)
+        para = body[start + 2 if start >= 0 else 0: end if end >= 0 else len(body)]
+        rest = para[para.lower().find(needle.lower()) + len(needle):]
+        if _has_error(rest):
+            return one_line(rest.lstrip(" >:.,;-"))
+        # the error may be in the next paragraph (address on its own line)
+        if end >= 0:
+            nxt_end = body.find("\n\n", end + 2)
+            nxt = body[end + 2: nxt_end if nxt_end >= 0 else len(body)]
+            if _has_error(nxt) and "@" not in nxt.split("\n", 1)[0]:
+                return one_line(nxt)
+        idx = low.find(needle.lower(), idx + 1)
+    return None
+
+
+def error_paragraph(text: str) -> str | None:
+    """The first paragraph with an SMTP reply or status code in it."""
+    body = cut_at_original(text)
+    for para in re.split(r"\n\s*\n", body):
+        if re.search(r"(?<![\d.])[45]\d\d[\s-]|\b[45]\.\d{1,3}\.\d{1,3}\b", para):
+            return one_line(para)
+    return None
+
+
+def attach_diagnostics(recipients: list[RecipientFacts], human: str) -> None:
+    """Fill a missing diagnostic from the human-readable text around the address."""
+    if not human:
+        return
+    for r in recipients:
+        if r.diagnostic or not r.recipient:
+            continue
+        found = paragraph_with(human, r.recipient)
+        if found:
+            r.diagnostic = found
+            r.reply_code = r.reply_code or first_reply_code(found)
+            r.smtp_command = r.smtp_command or detect_command(found)

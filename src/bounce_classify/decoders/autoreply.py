@@ -1,0 +1,50 @@
+"""RFC 3834 automatic responses: vacation and out-of-office replies.
+
+``Auto-Submitted`` alone does not make an auto-reply: most bounces carry it
+too.  This decoder runs after every bounce decoder has declined the message.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..message import Message
+from ..model import Facts, RecipientFacts
+from ._common import clean_address, new_facts, one_line
+
+_SUBJECT = re.compile(
+    r"^\s*(?:auto(?:matic)?[ -]?(?:reply|response|antwort|r\u00e9ponse)|auto:|out of (?:the )?office|"
+    r"vacation|abwesenheit|absence|r\u00e9ponse automatique|respuesta autom\u00e1tica|"
+    r"resposta autom\u00e1tica|\u81ea\u52d5\u5fdc\u7b54|\u4e0d\u5728)",
+    re.I,
+)
+_DAEMON = re.compile(r"^(?:mailer-daemon|postmaster|root|double-bounce|mail-daemon)@", re.I)
+
+
+class AutoReply:
+    name = "autoreply"
+
+    def detect(self, msg: Message) -> bool:
+        h = msg.headers
+        auto = (h.get("auto-submitted") or "").strip().lower()
+        if auto.startswith(("auto-replied", "auto-generated", "auto-notified")):
+            return True
+        if (h.get("precedence") or "").strip().lower() in ("auto_reply", "auto-reply"):
+            return True
+        if (h.get("x-apple-action") or "").strip().lower() == "vacation":
+            return True
+        if "x-autoreply" in h or "x-autorespond" in h or "x-vacationmessage" in h:
+            return True
+        return bool(_SUBJECT.match(h.decoded("subject") or ""))
+
+    def decode(self, msg: Message) -> Facts | None:
+        sender = clean_address(msg.headers.decoded("from"))
+        if sender is None or _DAEMON.match(sender):
+            return None
+        subject = one_line(msg.headers.decoded("subject")) or ""
+        rcpt = RecipientFacts(recipient=sender, diagnostic=subject or None,
+                              evidence=[f"From: {sender}", f"Subject: {subject}"])
+        return new_facts(self.name, msg, [rcpt], kind="autoreply", original=None)
+
+
+DECODER = AutoReply()

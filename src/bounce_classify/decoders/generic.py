@@ -1,0 +1,40 @@
+"""The last resort: bounce-shaped text with no known MTA signature."""
+
+from __future__ import annotations
+
+from ..message import Message
+from ..model import Facts, RecipientFacts
+from ._common import body_text, clean_address, new_facts, original_from_text
+from ._dsn import recipients_from_text
+from ._signals import looks_like_bounce, sender_addresses
+from ._textscan import error_paragraph, scan_recipients
+
+
+class Generic:
+    name = "generic"
+
+    def detect(self, msg: Message) -> bool:
+        return looks_like_bounce(msg)
+
+    def decode(self, msg: Message) -> Facts | None:
+        text = body_text(msg)
+        exclude = sender_addresses(msg)
+        recipients: list[RecipientFacts] = []
+        if "recipient:" in text.lower():
+            _, recipients = recipients_from_text(text)
+            recipients = [r for r in recipients if r.recipient and (r.status or r.diagnostic or r.action)]
+        if not recipients:
+            recipients = scan_recipients(text, exclude)
+        if not recipients:
+            failed = [a for a in (clean_address(v) for v in msg.headers.get_all("x-failed-recipients")) if a]
+            diag = error_paragraph(text)
+            recipients = [RecipientFacts(recipient=a, diagnostic=diag) for a in failed]
+        if not recipients:
+            return None
+        facts = new_facts(self.name, msg, recipients, context=text[:4000])
+        if facts.original_headers is None:
+            facts.original_headers = original_from_text(text)
+        return facts
+
+
+DECODER = Generic()

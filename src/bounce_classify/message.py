@@ -1,0 +1,313 @@
+"""A small, lenient, lazy MIME reader built for bounces.
+
+The standard library's parser builds every part of every message up front; for
+bounces we usually need the top-level headers and one or two parts.  This
+reader normalises line ends once, splits headers from the body, and parses a
+part's children only when asked.  It never raises on malformed input and caps
+nesting depth and part counts so hostile messages stay cheap.
+"""
+
+from __future__ import annotations
+
+import binascii
+import codecs
+import re
+from functools import cached_property
+
+MAX_DEPTH = 12
+MAX_PARTS = 200
+MAX_HEADER_LINES = 2000
+
+_HEADER_NAME = re.compile(rb"^([!-9;-~]+)[ \t]*:")
+_ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
+_ENCODED_GAP = re.compile(r"(\?=)\s+(=\?)")
+_PARAM = re.compile(r';\s*([^\s=;]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;\s]*)', re.S)
+
+
+def normalise_newlines(raw: bytes) -> bytes:
+    """LF, CRLF and CR-only line ends all become LF."""
+    if b"\r" not in raw:
+        return raw
+    return raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+
+
+def decode_bytes(data: bytes, charset: str | None = None) -> str:
+    """Decode leniently: the declared charset, else UTF-8, else Latin-1."""
+    if charset:
+        cs = charset.strip().strip('"').lower()
+        if cs in ("us-ascii", "ascii", "ansi_x3.4-1968"):
+            cs = "utf-8"
+        elif cs in ("iso-2022-jp", "iso-2022-jp-1", "iso-2022-jp-2", "iso-2022-jp-3"):
+            cs = "iso2022_jp_ext" if cs == "iso-2022-jp" else cs.replace("-", "_")
+        try:
+            codecs.lookup(cs)
+        except LookupError:
+            cs = ""
+        if cs:
+            try:
+                return data.decode(cs)
+            except (UnicodeDecodeError, LookupError):
+                try:
+                    return data.decode(cs, errors="replace")
+                except LookupError:
+                    pass
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        if b"\x1b$" in data:
+            try:
+                return data.decode("iso2022_jp_ext")
+            except UnicodeDecodeError:
+                pass
+        return data.decode("latin-1")
+
+
+def _decode_word(m: re.Match[str]) -> str:
+    charset, enc, payload = m.group(1), m.group(2).lower(), m.group(3)
+    charset = charset.split("*", 1)[0]
+    try:
+        if enc == "b":
+            payload += "=" * (-len(payload) % 4)
+            data = binascii.a2b_base64(payload.encode("ascii", "ignore"))
+        else:
+            data = binascii.a2b_qp(payload.replace("_", " ").encode("ascii", "ignore"))
+    except (binascii.Error, ValueError):
+        return m.group(0)
+    return decode_bytes(data, charset)
+
+
+def decode_header_value(value: str) -> str:
+    """Decode RFC 2047 encoded words; leave anything malformed as it is."""
+    if "=?" not in value:
+        return value
+    value = _ENCODED_GAP.sub(r"\1\2", value)
+    return _ENCODED_WORD.sub(_decode_word, value)
+
+
+def parse_params(value: str) -> tuple[str, dict[str, str]]:
+    """Split a Content-Type-like value into its lower-cased token and params."""
+    main, _, rest = value.partition(";")
+    params: dict[str, str] = {}
+    if rest:
+        for m in _PARAM.finditer(";" + rest):
+            v = m.group(2)
+            if v.startswith('"') and v.endswith('"') and len(v) >= 2:
+                v = v[1:-1].replace('\\"', '"')
+            params[m.group(1).lower()] = v
+    return main.strip().lower(), params
+
+
+class Headers:
+    """Ordered header fields with case-insensitive lookup."""
+
+    __slots__ = ("fields", "_index")
+
+    def __init__(self, fields: list[tuple[str, str]]) -> None:
+        self.fields = fields
+        index: dict[str, list[str]] = {}
+        for name, value in fields:
+            index.setdefault(name.lower(), []).append(value)
+        self._index = index
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        values = self._index.get(name.lower())
+        return values[0] if values else default
+
+    def get_all(self, name: str) -> list[str]:
+        return self._index.get(name.lower(), [])
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._index
+
+    def names(self) -> set[str]:
+        return set(self._index)
+
+    def decoded(self, name: str) -> str | None:
+        value = self.get(name)
+        return None if value is None else decode_header_value(value).strip()
+
+
+def parse_headers(block: bytes) -> Headers:
+    """Parse a header block (LF line ends).  Lines that are not headers are skipped."""
+    fields: list[tuple[str, str]] = []
+    name: str | None = None
+    value_parts: list[bytes] = []
+    for count, line in enumerate(block.split(b"\n")):
+        if count >= MAX_HEADER_LINES:
+            break
+        if line[:1] in (b" ", b"\t"):
+            if name is not None:
+                value_parts.append(line)
+            continue
+        m = _HEADER_NAME.match(line)
+        if name is not None:
+            fields.append((name, _join_value(value_parts)))
+            name = None
+        if m:
+            name = m.group(1).decode("ascii", "replace")
+            value_parts = [line[m.end():]]
+    if name is not None:
+        fields.append((name, _join_value(value_parts)))
+    return Headers(fields)
+
+
+def _join_value(parts: list[bytes]) -> str:
+    joined = b" ".join(p.strip() for p in parts) if len(parts) > 1 else parts[0].strip()
+    return decode_bytes(joined)
+
+
+def split_header_body(data: bytes) -> tuple[bytes, bytes]:
+    """Split at the first empty line.  A body that starts at once has no headers."""
+    if data.startswith(b"\n"):
+        return b"", data[1:]
+    idx = data.find(b"\n\n")
+    if idx < 0:
+        return data, b""
+    return data[:idx], data[idx + 2:]
+
+
+class Part:
+    """One MIME entity.  Children and decoded text are computed on first use."""
+
+    def __init__(self, data: bytes, depth: int = 0, counter: list[int] | None = None,
+                 default_type: str = "text/plain") -> None:
+        head, body = split_header_body(data)
+        self.headers = parse_headers(head)
+        self.body = body
+        self.depth = depth
+        self._counter = counter if counter is not None else [0]
+        ctype = self.headers.get("content-type")
+        if ctype:
+            self.content_type, self.params = parse_params(decode_header_value(ctype))
+            if "/" not in self.content_type:
+                self.content_type = default_type
+        else:
+            self.content_type, self.params = default_type, {}
+
+    @property
+    def maintype(self) -> str:
+        return self.content_type.split("/", 1)[0]
+
+    @property
+    def is_multipart(self) -> bool:
+        return self.maintype == "multipart" and bool(self.params.get("boundary"))
+
+    @cached_property
+    def parts(self) -> list[Part]:
+        """The direct children of a multipart entity (empty otherwise)."""
+        if not self.is_multipart or self.depth >= MAX_DEPTH:
+            return []
+        boundary = b"--" + self.params["boundary"].encode("utf-8", "replace")
+        body = b"\n" + self.body
+        delim = b"\n" + boundary
+        pieces: list[bytes] = []
+        pos = body.find(delim)
+        if pos < 0:
+            return []
+        child_default = "message/rfc822" if self.content_type == "multipart/digest" else "text/plain"
+        while pos >= 0 and len(pieces) < MAX_PARTS and self._counter[0] < MAX_PARTS * 5:
+            start = pos + len(delim)
+            if body[start:start + 2] == b"--":
+                break
+            line_end = body.find(b"\n", start)
+            if line_end < 0:
+                break
+            nxt = body.find(delim, line_end)
+            chunk = body[line_end + 1: nxt if nxt >= 0 else len(body)]
+            pieces.append(chunk)
+            self._counter[0] += 1
+            pos = nxt
+        return [Part(p, self.depth + 1, self._counter, child_default) for p in pieces]
+
+    def walk(self):  # type: ignore[no-untyped-def]
+        """This part and every descendant, depth first (message/rfc822 not entered)."""
+        stack = [self]
+        while stack:
+            part = stack.pop()
+            yield part
+            stack.extend(reversed(part.parts))
+
+    @cached_property
+    def payload(self) -> bytes:
+        """The body with its Content-Transfer-Encoding undone."""
+        cte = (self.headers.get("content-transfer-encoding") or "").strip().lower()
+        body = self.body
+        try:
+            if cte == "base64":
+                cleaned = re.sub(rb"[^A-Za-z0-9+/=]", b"", body)
+                cleaned = cleaned.split(b"=", 1)[0]
+                cleaned += b"=" * (-len(cleaned) % 4)
+                if len(cleaned) % 4 == 1:
+                    cleaned = cleaned[:-1]
+                return binascii.a2b_base64(cleaned)
+            if cte == "quoted-printable":
+                return binascii.a2b_qp(body)
+        except (binascii.Error, ValueError):
+            return body
+        return body
+
+    @cached_property
+    def text(self) -> str:
+        """The decoded payload as text, in its declared charset."""
+        return decode_bytes(self.payload, self.params.get("charset"))
+
+    @cached_property
+    def message(self) -> Part | None:
+        """For message/rfc822 (or headers-only) parts: the enclosed message."""
+        if self.depth >= MAX_DEPTH:
+            return None
+        if self.content_type in ("message/rfc822", "message/global", "text/rfc822-headers",
+                                 "message/rfc822-headers", "message/global-headers",
+                                 "message/partial"):
+            data = self.payload.lstrip(b"\n")
+            if data:
+                return Part(data, self.depth + 1, self._counter)
+        return None
+
+    def find(self, *types: str) -> Part | None:
+        for part in self.walk():
+            if part.content_type in types:
+                return part
+        return None
+
+    def find_all(self, *types: str) -> list[Part]:
+        return [p for p in self.walk() if p.content_type in types]
+
+
+class Message(Part):
+    """A whole message read from bytes."""
+
+    def __init__(self, raw: bytes) -> None:
+        data = normalise_newlines(raw)
+        if data.startswith(b"From ") and b"\n" in data[:1000]:
+            # an mbox "From " separator line left on a single message
+            first, _, rest = data.partition(b"\n")
+            if not _HEADER_NAME.match(first):
+                data = rest
+        self.raw = data
+        super().__init__(data)
+
+    @cached_property
+    def plain_text(self) -> str:
+        """The human-readable text of the report: first text parts, no attachments."""
+        return "\n".join(p.text for p in self.text_parts())
+
+    def text_parts(self) -> list[Part]:
+        """Text parts outside any returned message, plain text preferred over HTML."""
+        if not self.is_multipart:
+            if self.maintype in ("text", "message") or not self.headers.get("content-type"):
+                return [self]
+            return []
+        out: list[Part] = []
+        html: list[Part] = []
+        for part in self.walk():
+            if part.content_type == "text/plain" and not _is_attachment(part):
+                out.append(part)
+            elif part.content_type == "text/html" and not _is_attachment(part):
+                html.append(part)
+        return out or html
+
+
+def _is_attachment(part: Part) -> bool:
+    disp = (part.headers.get("content-disposition") or "").lower()
+    return disp.startswith("attachment") and "name" in disp and not part.content_type.startswith("text/plain")

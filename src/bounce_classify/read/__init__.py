@@ -1,0 +1,204 @@
+"""The read layer: turn what the user names into a stream of raw messages.
+
+Single files, mbox files (by content, not name), Maildir folders, plain
+directories (walked recursively), standard input, and JSON documents or JSON
+Lines.  Everything is read as bytes; mbox files are streamed message by
+message so memory does not grow with the archive.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+_MBOX_FROM = re.compile(rb"^From \S+.{0,200}\d\d:\d\d", re.S)
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One message (or JSON document) to classify."""
+
+    source: str
+    index: int
+    data: bytes
+    form: str = "mime"  # mime | json | msg
+
+
+@dataclass(frozen=True, slots=True)
+class ReadError:
+    """A path that could not be read; the rest goes on."""
+
+    source: str
+    message: str
+
+
+def iter_items(paths: Iterable[str], stdin: BinaryIO | None = None) -> Iterator[Item | ReadError]:
+    names = list(paths) or ["-"]
+    for name in names:
+        if name == "-":
+            if stdin is None:
+                yield ReadError("-", "no standard input")
+                continue
+            yield from _from_stream("-", stdin)
+            continue
+        if os.path.isdir(name):
+            yield from _from_dir(name)
+        elif os.path.exists(name):
+            yield from _from_file(name)
+        else:
+            yield ReadError(name, "no such file or directory")
+
+
+def _from_dir(path: str) -> Iterator[Item | ReadError]:
+    if os.path.isdir(os.path.join(path, "cur")) or os.path.isdir(os.path.join(path, "new")):
+        yield from _from_maildir(path)
+        return
+    try:
+        entries = sorted(os.scandir(path), key=lambda e: e.name)
+    except OSError as exc:
+        yield ReadError(path, exc.strerror or str(exc))
+        return
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        full = os.path.join(path, entry.name)
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                yield from _from_dir(full)
+            elif entry.is_file():
+                yield from _from_file(full)
+        except OSError as exc:
+            yield ReadError(full, exc.strerror or str(exc))
+
+
+def _from_maildir(path: str) -> Iterator[Item | ReadError]:
+    for sub in ("cur", "new"):
+        d = os.path.join(path, sub)
+        if not os.path.isdir(d):
+            continue
+        try:
+            names = sorted(n for n in os.listdir(d) if not n.startswith("."))
+        except OSError as exc:
+            yield ReadError(d, exc.strerror or str(exc))
+            continue
+        for n in names:
+            full = os.path.join(d, n)
+            if os.path.isfile(full):
+                yield from _from_file(full, single=True)
+    # Maildir++ sub-folders (.Folder/cur, .Folder/new)
+    try:
+        subs = sorted(e.name for e in os.scandir(path) if e.name.startswith(".") and e.is_dir())
+    except OSError:
+        subs = []
+    for s in subs:
+        sp = os.path.join(path, s)
+        if os.path.isdir(os.path.join(sp, "cur")) or os.path.isdir(os.path.join(sp, "new")):
+            yield from _from_maildir(sp)
+
+
+def _from_file(path: str, single: bool = False) -> Iterator[Item | ReadError]:
+    try:
+        fh = open(path, "rb")  # noqa: SIM115 - closed below, streamed for mbox
+    except OSError as exc:
+        yield ReadError(path, exc.strerror or str(exc))
+        return
+    with fh:
+        try:
+            yield from _from_stream(path, fh, single=single)
+        except OSError as exc:
+            yield ReadError(path, exc.strerror or str(exc))
+
+
+def _from_stream(source: str, fh: BinaryIO, single: bool = False) -> Iterator[Item | ReadError]:
+    head = _peek(fh, 4096)
+    if head.startswith(_OLE_MAGIC):
+        yield Item(source, 1, _read_all(fh, head), "msg")
+        return
+    stripped = head.lstrip()
+    if stripped[:1] in (b"{", b"["):
+        data = _read_all(fh, head)
+        yield from _json_items(source, data)
+        return
+    if not single and _MBOX_FROM.match(head):
+        yield from _mbox_items(source, fh, head)
+        return
+    yield Item(source, 1, _read_all(fh, head))
+
+
+def _peek(fh: BinaryIO, n: int) -> bytes:
+    return fh.read(n) or b""
+
+
+def _read_all(fh: BinaryIO, head: bytes) -> bytes:
+    rest = fh.read(MAX_MESSAGE_BYTES)
+    return head + (rest or b"")
+
+
+def _mbox_items(source: str, fh: BinaryIO, head: bytes) -> Iterator[Item]:
+    """Split an mbox at "From " lines that follow a blank line (or start the file)."""
+    index = 0
+    lines: list[bytes] = []
+    size = 0
+    prev_blank = True
+    for line in _lines(fh, head):
+        if prev_blank and line.startswith(b"From ") and _MBOX_FROM.match(line):
+            if lines:
+                index += 1
+                yield Item(source, index, b"".join(lines))
+            lines, size = [], 0
+            prev_blank = False
+            continue
+        if size < MAX_MESSAGE_BYTES:
+            if line.startswith(b">From "):
+                line = line[1:]
+            lines.append(line)
+            size += len(line)
+        prev_blank = line in (b"\n", b"\r\n", b"\r")
+    if lines or index == 0:
+        index += 1
+        yield Item(source, index, b"".join(lines))
+
+
+def _lines(fh: BinaryIO, head: bytes) -> Iterator[bytes]:
+    buf = head
+    while True:
+        nl = buf.find(b"\n")
+        while nl >= 0:
+            yield buf[: nl + 1]
+            buf = buf[nl + 1:]
+            nl = buf.find(b"\n")
+        chunk = fh.read(1 << 16)
+        if not chunk:
+            break
+        buf += chunk
+    if buf:
+        yield buf
+
+
+def _json_items(source: str, data: bytes) -> Iterator[Item]:
+    """One item per JSON document: a single document, an array, or JSON Lines."""
+    text = data.decode("utf-8", "replace")
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        index = 0
+        for line in text.splitlines():
+            if line.strip():
+                index += 1
+                yield Item(source, index, line.encode("utf-8"), "json")
+        if index == 0:
+            yield Item(source, 1, data, "json")
+        return
+    if isinstance(doc, list):
+        for i, d in enumerate(doc, 1):
+            yield Item(source, i, json.dumps(d).encode("utf-8"), "json")
+        if not doc:
+            yield Item(source, 1, data, "json")
+    else:
+        yield Item(source, 1, data, "json")

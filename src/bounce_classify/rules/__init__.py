@@ -1,0 +1,115 @@
+"""The rules layer: from decoded facts to reason, hop, permanence and remediation."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..model import Facts, RecipientFacts
+from .engine import Evidence, Rule, RuleError, RuleSet, builtin_rules, load_rules_file, ruleset
+from .verdict import hard_bounce, is_soft, kind_of, permanent, pseudo_status
+
+_HOST_IN_TEXT = re.compile(r"\b((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.){1,8}[a-z]{2,24})\b", re.I)
+_DEFAULT_HOP = {"delivered": None, "autoreply": None, "not-bounce": None}
+
+
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    kind: str
+    status: str | None
+    reason: str
+    hop: str | None
+    permanent: bool | None
+    hard_bounce: bool
+    fix_owner: str | None
+    remediation: str | None
+    rule: str
+
+
+def evidence_for(facts: Facts, r: RecipientFacts, kind: str) -> Evidence:
+    diag = (r.diagnostic or "").lower()
+    hosts: list[str] = []
+    for h in (r.remote_mta, facts.reporting_mta):
+        if h:
+            hosts.extend(m.group(1).lower() for m in _HOST_IN_TEXT.finditer(h))
+    if diag:
+        hosts.extend(m.group(1).lower() for m in _HOST_IN_TEXT.finditer(diag[:2000]))
+    text = diag + "\n" + facts.context[:6000].lower() if facts.context else diag
+    return Evidence(
+        kind=kind,
+        status=r.status,
+        reply_code=r.reply_code,
+        diagnostic=diag,
+        text=text,
+        hosts=tuple(dict.fromkeys(hosts)),
+        decoder=facts.decoded_by,
+        smtp_command=r.smtp_command,
+        action=r.action,
+        labels=r.labels,
+    )
+
+
+class _Blank(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return {"recipient": "the recipient", "domain": "the recipient's domain",
+                "remote_mta": "the remote server", "reporting_mta": "the reporting server",
+                "relay": "the relay"}.get(key, "(unknown)")
+
+
+def fill(template: str | None, facts: Facts, r: RecipientFacts) -> str | None:
+    if not template:
+        return None
+    values = _Blank()
+    for key, value in (
+        ("recipient", r.recipient), ("remote_mta", r.remote_mta), ("reporting_mta", facts.reporting_mta),
+        ("status", r.status), ("reply_code", r.reply_code), ("smtp_command", r.smtp_command),
+        ("decoder", facts.decoded_by), ("diagnostic", (r.diagnostic or "")[:200] or None),
+    ):
+        if value:
+            values[key] = value
+    if r.recipient and "@" in r.recipient:
+        values["domain"] = r.recipient.rsplit("@", 1)[1]
+    sender = (facts.original or {}).get("from") or ""
+    if "@" in sender:
+        values["sender_domain"] = sender.split(",")[0].rsplit("@", 1)[1].strip()
+    relay = r.remote_mta or facts.reporting_mta
+    if relay:
+        values["relay"] = relay
+    try:
+        return template.format_map(values)
+    except (ValueError, IndexError):
+        return template
+
+
+def judge(facts: Facts, rules: RuleSet, r: RecipientFacts) -> tuple[Judgement, Rule | None]:
+    kind = kind_of(facts, r)
+    ev = evidence_for(facts, r, kind)
+    rule = rules.first_match(ev)
+    if rule is None:
+        reason, hop, owner, rperm, remediation, rule_id = "undefined", "unknown", None, None, None, "fallback"
+    else:
+        reason, hop, owner, rperm = rule.reason, rule.hop, rule.fix_owner, rule.permanent
+        remediation, rule_id = rule.remediation, rule.id
+    if kind in _DEFAULT_HOP:
+        hop = None
+    status = r.status
+    if status is None and kind in ("bounce", "delay"):
+        status = pseudo_status(reason, is_soft(r, kind))
+    perm = permanent(kind, reason, r, rperm)
+    if owner is None and perm is False and kind in ("bounce", "delay"):
+        owner = "none"
+    return Judgement(
+        kind=kind,
+        status=status,
+        reason=reason,
+        hop=hop,
+        permanent=perm,
+        hard_bounce=hard_bounce(kind, reason, r),
+        fix_owner=owner,
+        remediation=fill(remediation, facts, r),
+        rule=rule_id,
+    ), rule
+
+
+__all__ = ["Judgement", "judge", "RuleSet", "RuleError", "Rule", "ruleset", "builtin_rules",
+           "load_rules_file"]

@@ -1,0 +1,291 @@
+"""The rule engine: rules are data (TOML), compiled once, first match wins.
+
+A rule has an ``id``, a ``when`` table of conditions (all must hold; each
+condition's list is any-of) and what it decides: ``reason``, ``hop``,
+``fix_owner``, optionally ``permanent``, and a ``remediation`` whose
+``{placeholders}`` are filled from the evidence.
+
+Regular expressions in rules are compiled with RE2, which runs in time linear
+in the input, so no rule can be made to hang on a hostile diagnostic.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import re2
+
+from ..model import FIX_OWNERS, HOPS, REASONS
+
+CONDITION_KEYS = {
+    "kind": "list of record kinds (bounce, delay, feedback, autoreply, delivered)",
+    "status": "list of status patterns: exact (5.1.1), or with a trailing * (5.7.*, 4.*)",
+    "reply_code": "list of reply-code patterns (550, 55*, 4*)",
+    "diagnostic": "list of phrases, any of which appears in the diagnostic (case-insensitive)",
+    "diagnostic_all": "list of phrases that must all appear in the diagnostic",
+    "not_diagnostic": "list of phrases none of which may appear in the diagnostic",
+    "text": "list of phrases, any of which appears in the diagnostic or the report's text",
+    "regex": "an RE2 regular expression searched in the diagnostic (case-insensitive)",
+    "host": "list of host suffixes matched against the remote MTA, the reporting MTA or hosts in the diagnostic",
+    "decoder": "list of decoder names",
+    "smtp_command": "list of SMTP commands (CONN, EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA)",
+    "action": "list of DSN actions",
+    "label": "table of provider label name -> list of values (e.g. bounceSubType)",
+    "has_status": "true/false: the bounce carried an enhanced status code",
+}
+DECISION_KEYS = {"reason", "hop", "fix_owner", "permanent", "remediation"}
+PLACEHOLDERS = {"recipient", "domain", "remote_mta", "reporting_mta", "status", "reply_code",
+                "diagnostic", "smtp_command", "decoder", "sender_domain", "relay"}
+
+
+class RuleError(ValueError):
+    """A rules file is not valid; the message names the rule, field and problem."""
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the conditions look at, prepared once per recipient."""
+
+    kind: str
+    status: str | None
+    reply_code: str | None
+    diagnostic: str  # lower-cased
+    text: str  # lower-cased diagnostic + report context
+    hosts: tuple[str, ...]  # lower-cased host names
+    decoder: str
+    smtp_command: str | None
+    action: str | None
+    labels: dict[str, str]
+
+
+@dataclass
+class Rule:
+    id: str
+    when: dict[str, Any]
+    reason: str
+    hop: str | None
+    fix_owner: str | None
+    permanent: bool | None
+    remediation: str | None
+    origin: str
+    tests: list[Callable[[Evidence], bool]] = field(default_factory=list)
+
+    def matches(self, ev: Evidence) -> bool:
+        for test in self.tests:
+            if not test(ev):
+                return False
+        return True
+
+
+def _pattern_test(attr: str, patterns: list[str]) -> Callable[[Evidence], bool]:
+    exact = {p for p in patterns if not p.endswith("*")}
+    prefixes = tuple(p[:-1] for p in patterns if p.endswith("*"))
+
+    def test(ev: Evidence) -> bool:
+        v = getattr(ev, attr)
+        return v is not None and (v in exact or (bool(prefixes) and v.startswith(prefixes)))
+
+    return test
+
+
+def _compile(rule_id: str, when: dict[str, Any], origin: str) -> list[Callable[[Evidence], bool]]:
+    tests: list[Callable[[Evidence], bool]] = []
+    for key, value in when.items():
+        if key not in CONDITION_KEYS:
+            raise RuleError(f"{origin}: rule {rule_id!r}: unknown condition {key!r} "
+                            f"(known: {', '.join(sorted(CONDITION_KEYS))})")
+        if key == "regex":
+            if not isinstance(value, str):
+                raise RuleError(f"{origin}: rule {rule_id!r}: 'regex' must be a string")
+            try:
+                opts = re2.Options()
+                opts.case_sensitive = False
+                rx = re2.compile(value, opts)
+            except Exception as exc:  # re2 raises its own error type
+                raise RuleError(f"{origin}: rule {rule_id!r}: regex {value!r} is not valid RE2: {exc}") from exc
+            tests.append(lambda ev, rx=rx: rx.search(ev.diagnostic) is not None)
+            continue
+        if key == "has_status":
+            if not isinstance(value, bool):
+                raise RuleError(f"{origin}: rule {rule_id!r}: 'has_status' must be true or false")
+            tests.append(lambda ev, want=value: (ev.status is not None) == want)
+            continue
+        if key == "label":
+            if not isinstance(value, dict) or not all(isinstance(v, list) for v in value.values()):
+                raise RuleError(f"{origin}: rule {rule_id!r}: 'label' must be a table of lists")
+            wanted = {k: {str(x).lower() for x in v} for k, v in value.items()}
+            tests.append(lambda ev, w=wanted: all(ev.labels.get(k, "").lower() in vs for k, vs in w.items()))
+            continue
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+            raise RuleError(f"{origin}: rule {rule_id!r}: {key!r} must be a non-empty list of strings")
+        if key in ("status", "reply_code"):
+            tests.append(_pattern_test(key, value))
+        elif key in ("diagnostic", "text"):
+            phrases = tuple(v.lower() for v in value)
+            if key == "diagnostic":
+                tests.append(lambda ev, p=phrases: any(x in ev.diagnostic for x in p))
+            else:
+                tests.append(lambda ev, p=phrases: any(x in ev.text for x in p))
+        elif key == "diagnostic_all":
+            phrases = tuple(v.lower() for v in value)
+            tests.append(lambda ev, p=phrases: all(x in ev.diagnostic for x in p))
+        elif key == "not_diagnostic":
+            phrases = tuple(v.lower() for v in value)
+            tests.append(lambda ev, p=phrases: not any(x in ev.diagnostic for x in p))
+        elif key == "host":
+            suffixes = tuple(v.lower().lstrip(".") for v in value)
+            tests.append(lambda ev, s=suffixes: any(_host_match(h, s) for h in ev.hosts))
+        elif key == "kind":
+            kinds = frozenset(value)
+            tests.append(lambda ev, k=kinds: ev.kind in k)
+        elif key == "decoder":
+            decs = frozenset(value)
+            tests.append(lambda ev, d=decs: ev.decoder in d)
+        elif key == "smtp_command":
+            cmds = frozenset(v.upper() for v in value)
+            tests.append(lambda ev, c=cmds: ev.smtp_command in c)
+        elif key == "action":
+            acts = frozenset(v.lower() for v in value)
+            tests.append(lambda ev, a=acts: ev.action in a)
+    return tests
+
+
+def _host_match(host: str, suffixes: tuple[str, ...]) -> bool:
+    for s in suffixes:
+        if host == s or host.endswith("." + s):
+            return True
+    return False
+
+
+def _check_remediation(rule_id: str, text: str, origin: str) -> None:
+    import string
+
+    for _, name, _, _ in string.Formatter().parse(text):
+        if name is not None and name not in PLACEHOLDERS:
+            raise RuleError(f"{origin}: rule {rule_id!r}: remediation uses unknown placeholder "
+                            f"{{{name}}} (known: {', '.join(sorted(PLACEHOLDERS))})")
+
+
+def build_rule(raw: Any, origin: str, position: int) -> Rule:
+    if not isinstance(raw, dict):
+        raise RuleError(f"{origin}: rule #{position} is not a table")
+    rule_id = raw.get("id")
+    if not isinstance(rule_id, str) or not rule_id.strip():
+        raise RuleError(f"{origin}: rule #{position}: field 'id' is missing or not a string")
+    unknown = set(raw) - DECISION_KEYS - {"id", "when", "note"}
+    if unknown:
+        raise RuleError(f"{origin}: rule {rule_id!r}: unknown field(s) {', '.join(sorted(unknown))}")
+    when = raw.get("when", {})
+    if not isinstance(when, dict):
+        raise RuleError(f"{origin}: rule {rule_id!r}: 'when' must be a table")
+    reason = raw.get("reason")
+    if reason not in REASONS:
+        raise RuleError(f"{origin}: rule {rule_id!r}: field 'reason' is {reason!r}, "
+                        f"not one of the reason vocabulary")
+    hop = raw.get("hop")
+    if hop is not None and hop not in HOPS:
+        raise RuleError(f"{origin}: rule {rule_id!r}: field 'hop' is {hop!r}, not one of {', '.join(sorted(HOPS))}")
+    owner = raw.get("fix_owner")
+    if owner is not None and owner not in FIX_OWNERS:
+        raise RuleError(f"{origin}: rule {rule_id!r}: field 'fix_owner' is {owner!r}, "
+                        f"not one of {', '.join(sorted(FIX_OWNERS))}")
+    permanent = raw.get("permanent")
+    if permanent is not None and not isinstance(permanent, bool):
+        raise RuleError(f"{origin}: rule {rule_id!r}: field 'permanent' must be true or false")
+    remediation = raw.get("remediation")
+    if remediation is not None:
+        if not isinstance(remediation, str):
+            raise RuleError(f"{origin}: rule {rule_id!r}: field 'remediation' must be a string")
+        _check_remediation(rule_id, remediation, origin)
+    return Rule(
+        id=rule_id.strip(), when=when, reason=reason, hop=hop, fix_owner=owner, permanent=permanent,
+        remediation=remediation, origin=origin, tests=_compile(rule_id, when, origin),
+    )
+
+
+def load_rules_text(text: str, origin: str) -> list[Rule]:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise RuleError(f"{origin}: not valid TOML: {exc}") from exc
+    raw_rules = data.get("rule", [])
+    if not isinstance(raw_rules, list):
+        raise RuleError(f"{origin}: 'rule' must be an array of tables ([[rule]])")
+    rules = [build_rule(r, origin, i + 1) for i, r in enumerate(raw_rules)]
+    seen: set[str] = set()
+    for r in rules:
+        if r.id in seen:
+            raise RuleError(f"{origin}: rule {r.id!r} is defined twice")
+        seen.add(r.id)
+    return rules
+
+
+def load_rules_file(path: str | Path) -> list[Rule]:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RuleError(f"{p}: cannot read rules file: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise RuleError(f"{p}: rules file is not UTF-8 text") from exc
+    return load_rules_text(text, str(p))
+
+
+def builtin_rule_files() -> list[tuple[str, str]]:
+    """(name, text) of the shipped rule files, in file-name order."""
+    pkg = resources.files("bounce_classify.rules")
+    files = sorted((f for f in pkg.iterdir() if f.name.endswith(".toml") and not f.name.startswith("_")),
+                   key=lambda f: f.name)
+    return [(f.name, f.read_text(encoding="utf-8")) for f in files]
+
+
+class RuleSet:
+    """An ordered list of rules; the first that matches decides."""
+
+    def __init__(self, rules: Iterable[Rule]) -> None:
+        self.rules = list(rules)
+        seen: dict[str, str] = {}
+        for r in self.rules:
+            if r.id in seen and seen[r.id] != r.origin:
+                # a user's rule may reuse a built-in id to override it; the first wins
+                continue
+            seen.setdefault(r.id, r.origin)
+
+    def first_match(self, ev: Evidence) -> Rule | None:
+        for rule in self.rules:
+            if rule.matches(ev):
+                return rule
+        return None
+
+    def by_id(self, rule_id: str) -> Rule | None:
+        for r in self.rules:
+            if r.id == rule_id:
+                return r
+        return None
+
+
+_BUILTIN: list[Rule] | None = None
+
+
+def builtin_rules() -> list[Rule]:
+    global _BUILTIN
+    if _BUILTIN is None:
+        rules: list[Rule] = []
+        for name, text in builtin_rule_files():
+            rules.extend(load_rules_text(text, name))
+        _BUILTIN = rules
+    return _BUILTIN
+
+
+def ruleset(user_files: Iterable[str | Path] = ()) -> RuleSet:
+    user: list[Rule] = []
+    for f in user_files:
+        user.extend(load_rules_file(f))
+    return RuleSet(user + builtin_rules())

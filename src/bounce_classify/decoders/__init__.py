@@ -11,16 +11,40 @@ from __future__ import annotations
 from ..message import Message
 from ..model import Facts
 from . import (
+    amazon_ses,
     arf,
     autoreply,
+    dragonfly,
+    exchange2003,
+    exchange2007,
+    exchange_online,
+    exim,
     generic,
+    gmail,
+    googlegroups,
+    postfix,
+    qmail,
     rfc3464,
+    sendmail,
+    yahoo,
 )
 from ._finalize import finalize
 from .base import Decoder, JsonDecoder
 
 REGISTRY: tuple[Decoder, ...] = (
     arf.DECODER,
+    amazon_ses.DECODER,
+    exchange_online.DECODER,
+    exchange2003.DECODER,
+    exchange2007.DECODER,
+    googlegroups.DECODER,
+    gmail.DECODER,
+    yahoo.DECODER,
+    dragonfly.DECODER,
+    qmail.DECODER,
+    exim.DECODER,
+    sendmail.DECODER,
+    postfix.DECODER,
     rfc3464.DECODER,
     autoreply.DECODER,
     generic.DECODER,

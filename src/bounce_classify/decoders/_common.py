@@ -11,7 +11,7 @@ from ..model import Facts, RecipientFacts
 
 ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]{1,128}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,10}")
 STATUS = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d]|\.\d)")
-REPLY = re.compile(r"(?:^|[\s:;(<\[\"'#=])([245][0-5]\d)(?=[\s\-.,;:)]|$)")
+REPLY = re.compile(r"(?:^|[\s:;(<\"'#])([245][0-5]\d)(?=[\s\-,;:)>\]]|\.(?!\d)|$)")
 SPACES = re.compile(r"\s+")
 TAGS = re.compile(r"<[^<>]{0,2000}>")
 
@@ -101,6 +101,25 @@ def iso_time(value: str | None) -> str | None:
         return None
 
 
+_MULTILINE_PREFIX = re.compile(r"(?:^|\s)([245]\d\d)[- ](?:([245]\.\d{1,3}\.\d{1,3})\s+)?")
+
+
+def collapse_reply(text: str) -> str:
+    """``550-5.7.26 a 550-5.7.26 b 550 5.7.26 c`` -> ``550 5.7.26 a b c``."""
+    first = _MULTILINE_PREFIX.search(text)
+    if not first:
+        return text
+    code, status = first.group(1), first.group(2)
+    rest = text[first.end():]
+    if status:
+        pat = re.compile(r"\s" + code + r"[- ]" + re.escape(status) + r"\s+")
+    else:
+        pat = re.compile(r"\s" + code + r"-(?=\S)")
+    cleaned = pat.sub(" ", rest)
+    head = text[: first.end()].replace(code + "-", code + " ", 1)
+    return head + cleaned
+
+
 def one_line(text: str | None) -> str | None:
     """Unfold to one line; None for nothing."""
     if text is None:
@@ -173,7 +192,8 @@ TEXT_ORIGINAL_MARKERS = re.compile(
     r"^(?:[-=_ ]*(?:This is a copy of the message|Below this line is a copy of the message|"
     r"Original message(?: headers)? follows|Unsent message below|Original message|Returned message|"
     r"Undelivered message|The original message|Message header follows|Start of returned message|"
-    r"original message headers|Included is a copy|Original Message)"
+    r"original message headers|Included is a copy|Original Message|Message headers follow|"
+    r"Original message follows|The original message was|Your message reads|Here is a copy)"
     r"|Content-Type: message/rfc822|Original message headers:)",
     re.I | re.M,
 )

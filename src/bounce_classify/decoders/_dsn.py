@@ -40,7 +40,7 @@ def parse_fields(text: str) -> tuple[dict[str, str], list[dict[str, str]]]:
             continue
         key, value = m.group(1).lower(), m.group(2).strip()
         if key in _RECIPIENT_FIELDS:
-            if current is None or key in current or (key == "original-recipient" and "final-recipient" in current):
+            if current is None or key in current:
                 current = {}
                 blocks.append(current)
         elif current is None:
@@ -62,7 +62,9 @@ def parse_fields(text: str) -> tuple[dict[str, str], list[dict[str, str]]]:
 def recipient_from_block(block: dict[str, str]) -> RecipientFacts:
     rcpt = clean_address(block.get("final-recipient")) or clean_address(block.get("original-recipient")) \
         or clean_address(block.get("x-actual-recipient"))
-    diag = one_line(strip_dsn_type(block.get("diagnostic-code")))
+    raw_diag = block.get("diagnostic-code") or ""
+    diag = one_line(strip_dsn_type(raw_diag))
+    dtype = raw_diag.split(";", 1)[0].strip().lower() if ";" in raw_diag[:20] else ""
     status_field = block.get("status", "")
     status = first_status(status_field)
     action = (block.get("action") or "").strip().lower().split(" ")[0] or None
@@ -77,6 +79,7 @@ def recipient_from_block(block: dict[str, str]) -> RecipientFacts:
         smtp_command=detect_command(diag),
         timestamp=one_line(block.get("last-attempt-date") or block.get("arrival-date")),
         evidence=evidence,
+        labels={"diagnostic_type": dtype} if dtype else {},
     )
 
 

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 from ..message import Message
 from ..model import Facts
-from ._common import all_statuses, detect_command, first_reply_code, iso_time, one_line, summary
+from ._common import all_statuses, collapse_reply, detect_command, first_reply_code, iso_time, one_line, summary
 
 
 def finalize(facts: Facts, msg: Message) -> Facts:
     for r in facts.recipients:
         r.diagnostic = one_line(r.diagnostic)
+        if r.diagnostic:
+            r.diagnostic = collapse_reply(r.diagnostic)
         diag = r.diagnostic or ""
         codes = all_statuses(diag) if diag else []
         if codes:
             specific = [c for c in codes if not c.endswith(".0.0")]
             if r.status is None:
                 r.status = (specific or codes)[0]
-            elif r.status.endswith(".0.0") and specific:
+            elif specific and specific[0] != r.status and (r.status.endswith(".0.0") or specific[0][0] == r.status[0]):
+                # the remote server's own code is more precise than the reporter's summary
                 same_class = [c for c in specific if c[0] == r.status[0]]
                 if same_class:
                     r.status = same_class[0]

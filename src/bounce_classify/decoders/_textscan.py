@@ -25,7 +25,7 @@ from ._common import (
 
 # An address that opens a recipient block, in the forms real MTAs write.
 _RCPT_LINE = re.compile(
-    r"^\s*(?:"
+    r"^\s*(?:>>>\s*)?(?:"
     r"(?:RCPT TO|Recipient(?: address)?|Original[- ]Recipient|Final[- ]Recipient|Failed recipient|"
     r"Address|To|Destinataire|Empf\u00e4nger|Unzustellbar an|Destinatario)\s*:\s*"
     r")?[<\"'(\[]?(?:rfc822;\s*)?(" + ADDRESS.pattern + r")[>\"')\]]?"
@@ -52,6 +52,7 @@ _ERROR_WORDS = re.compile(
 class Block:
     recipient: str
     lines: list[str] = field(default_factory=list)
+    paragraphs: int = 0
 
     @property
     def text(self) -> str:
@@ -70,23 +71,40 @@ def scan_blocks(text: str, exclude: Iterable[str] = (), rcpt_line: re.Pattern[st
             break
         stripped = line.strip()
         if not stripped:
+            if current is not None and current.lines and blank_run == 0:
+                current.paragraphs += 1
+                if _has_code(current.text) or current.paragraphs >= 3:
+                    current = None
             blank_run += 1
-            if current is not None and current.lines and blank_run >= 1 and _has_error(current.text):
-                current = None
             continue
         blank_run = 0
-        m = rcpt_line.match(line) if "@" in line and not _NOISE_LINE.match(line) else None
-        if m:
-            addr = clean_address(m.group(1))
-            if addr and addr not in excluded:
-                after = m.group("after") or ""
-                after = after.lstrip(" .:,;-")
-                current = Block(addr, [after] if after.strip() else [])
-                blocks.append(current)
-                continue
+        if "@" in line and not _NOISE_LINE.match(line):
+            m = rcpt_line.match(line)
+            if m:
+                addr = clean_address(m.group(1))
+                if addr and addr not in excluded:
+                    after = m.group("after") or ""
+                    after = after.lstrip(" .:,;-")
+                    current = Block(addr, [after] if after.strip() else [])
+                    blocks.append(current)
+                    continue
+            elif _has_error(line):
+                found = [a for a in (clean_address(x.group(0)) for x in ADDRESS.finditer(line)) if a]
+                found = [a for a in found if a not in excluded]
+                if len(found) == 1:
+                    current = Block(found[0], [stripped])
+                    blocks.append(current)
+                    continue
         if current is not None:
             current.lines.append(stripped)
     return blocks
+
+
+_CODE = re.compile(r"(?<![\d.])[45]\d\d(?![\d.])|\b[45]\.\d{1,3}\.\d{1,3}\b")
+
+
+def _has_code(text: str) -> bool:
+    return bool(_CODE.search(text))
 
 
 def _has_error(text: str) -> bool:
@@ -172,3 +190,49 @@ def attach_diagnostics(recipients: list[RecipientFacts], human: str) -> None:
             r.diagnostic = found
             r.reply_code = r.reply_code or first_reply_code(found)
             r.smtp_command = r.smtp_command or detect_command(found)
+
+
+_TRANSCRIPT_SEND = re.compile(r"^\s*>>>\s*(RCPT|MAIL|DATA|EHLO|HELO|STARTTLS|AUTH|BDAT|QUIT)\b", re.I)
+_TRANSCRIPT_RECV = re.compile(r"^\s*<<<\s*(.*)$")
+
+
+def commands_from_transcript(text: str) -> dict[str, str]:
+    """Which command each reply in a session transcript answered, keyed by recipient.
+
+    Sendmail and friends show ``>>> RCPT To:<addr>`` / ``<<< 550 ...`` pairs;
+    a reply after ``>>> DATA`` that names an address belongs to that address.
+    The key ``""`` holds the last command that drew an error reply.
+    """
+    out: dict[str, str] = {}
+    last: str | None = None
+    last_rcpt: str | None = None
+    for line in text.split("\n"):
+        m = _TRANSCRIPT_SEND.match(line)
+        if m:
+            last = m.group(1).upper()
+            if last == "RCPT":
+                last_rcpt = clean_address(line)
+            continue
+        r = _TRANSCRIPT_RECV.match(line)
+        if r and last:
+            reply = r.group(1)
+            if not reply[:1] in ("4", "5"):
+                continue
+            addrs = [a for a in (clean_address(x.group(0)) for x in ADDRESS.finditer(reply)) if a]
+            target = addrs[0] if addrs else (last_rcpt if last == "RCPT" else None)
+            if target and target not in out:
+                out[target] = last
+            out.setdefault("", last)
+    return out
+
+
+def attach_commands(recipients: list[RecipientFacts], human: str) -> None:
+    """Fill a missing SMTP command from a session transcript in the report text."""
+    if ">>>" not in human:
+        return
+    found = commands_from_transcript(human)
+    if not found:
+        return
+    for r in recipients:
+        if r.smtp_command is None:
+            r.smtp_command = found.get(r.recipient or "") or (found.get("") if len(recipients) == 1 else None)

@@ -6,7 +6,7 @@ from ..message import Message
 from ..model import Facts
 from ._common import body_text, new_facts, one_line, strip_dsn_type
 from ._dsn import recipients_from_text
-from ._textscan import attach_diagnostics
+from ._textscan import attach_commands, attach_diagnostics
 
 DSN_TYPES = ("message/delivery-status", "message/global-delivery-status")
 
@@ -22,6 +22,7 @@ def decode_dsn(msg: Message, name: str, context_from_text: bool = True) -> Facts
         return None
     human = body_text(msg) if context_from_text else ""
     attach_diagnostics(recipients, human)
+    attach_commands(recipients, human)
     facts = new_facts(name, msg, recipients,
                       reporting_mta=one_line(strip_dsn_type(per_message.get("reporting-mta"))),
                       context=human)

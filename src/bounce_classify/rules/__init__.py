@@ -9,6 +9,7 @@ from ..model import Facts, RecipientFacts
 from .engine import Evidence, Rule, RuleError, RuleSet, builtin_rules, load_rules_file, ruleset
 from .verdict import hard_bounce, is_soft, kind_of, permanent, pseudo_status
 
+_ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]{1,128}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,10}")
 _HOST_IN_TEXT = re.compile(r"\b((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.){1,8}[a-z]{2,24})\b", re.I)
 _DEFAULT_HOP = {"delivered": None, "autoreply": None, "not-bounce": None}
 
@@ -27,13 +28,16 @@ class Judgement:
 
 
 def evidence_for(facts: Facts, r: RecipientFacts, kind: str) -> Evidence:
-    diag = (r.diagnostic or "").lower()
+    raw = (r.diagnostic or "").lower()
+    # phrases are matched with addresses masked: a local part such as
+    # "no-such-user@" must not read as the server's words
+    diag = _ADDRESS.sub("<address>", raw) if "@" in raw else raw
     hosts: list[str] = []
     for h in (r.remote_mta, facts.reporting_mta):
         if h:
             hosts.extend(m.group(1).lower() for m in _HOST_IN_TEXT.finditer(h))
-    if diag:
-        hosts.extend(m.group(1).lower() for m in _HOST_IN_TEXT.finditer(diag[:2000]))
+    if raw:
+        hosts.extend(m.group(1).lower() for m in _HOST_IN_TEXT.finditer(raw[:2000]))
     text = diag + "\n" + facts.context[:6000].lower() if facts.context else diag
     return Evidence(
         kind=kind,

@@ -34,7 +34,7 @@ def kind_of(facts: Facts, r: RecipientFacts) -> str:
     if action == "failed":
         return "bounce"
     status = r.status or ""
-    if status.startswith("2.") or (not status and (r.reply_code or "").startswith("2") and not action):
+    if status.startswith("2."):
         return "delivered"
     return "bounce"
 

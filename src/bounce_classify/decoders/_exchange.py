@@ -1,0 +1,89 @@
+"""What Exchange's NDR layouts (on-premises and Online) have in common."""
+
+from __future__ import annotations
+
+import re
+
+from ..message import Message
+from ..model import Facts, RecipientFacts
+from ._common import ADDRESS, body_text, clean_address, new_facts, one_line, original_from_text
+from ._textscan import attach_diagnostics
+
+_GENERATING = re.compile(r"Generating server:\s*(\S+)", re.I)
+_REMOTE_RETURNED = re.compile(r"Remote Server returned '([^'\n]*(?:'[^'\n]*)*?)'", re.I)
+_HASH_FORM = re.compile(r"#(?:<[^#>]*#)?\s*([245]\.\d{1,3}\.\d{1,3}[^#]*?|[245]\d\d[^#]*?)\s*##?", re.I)
+_ADMIN = re.compile(r"Diagnostic information for administrators:", re.I)
+_DELIVERY_FAILED = re.compile(
+    r"(?:Delivery has failed to these recipients or (?:groups|distribution lists):|"
+    r"rejected your message to the following e-?mail addresses:|"
+    r"Your message (?:to .{1,200}? )?couldn't be delivered|Your message wasn't delivered)", re.I)
+
+
+def remote_part(diagnostic: str | None) -> str | None:
+    """The remote server's own reply inside an Exchange wrapper ("... -> 550 ...")."""
+    if not diagnostic or "->" not in diagnostic:
+        return diagnostic
+    return diagnostic.split("->", 1)[1].strip() or diagnostic
+
+
+def decode_exchange(msg: Message, name: str) -> Facts | None:
+    from .rfc3464 import decode_dsn
+
+    text = body_text(msg)
+    facts = decode_dsn(msg, name)
+    if facts is not None:
+        generating = _GENERATING.search(text)
+        if facts.reporting_mta is None and generating:
+            facts.reporting_mta = generating.group(1)
+        for r in facts.recipients:
+            if r.diagnostic and "->" in r.diagnostic:
+                r.labels["wrapper"] = r.diagnostic.split("->", 1)[0].strip()
+                r.diagnostic = remote_part(r.diagnostic)
+        return facts
+    return decode_exchange_text(msg, name, text)
+
+
+def decode_exchange_text(msg: Message, name: str, text: str) -> Facts | None:
+    admin = _ADMIN.search(text)
+    head = text[: admin.start()] if admin else text
+    tail = text[admin.end():] if admin else ""
+    recipients: list[RecipientFacts] = []
+    section = tail or head
+    stop = re.search(r"Original message headers:", section, re.I)
+    if stop:
+        section = section[: stop.start()]
+    lines = section.split("\n")
+    for i, line in enumerate(lines):
+        m = ADDRESS.search(line)
+        if not m or "Generating server" in line:
+            continue
+        addr = clean_address(m.group(0))
+        if not addr or any(r.recipient == addr for r in recipients):
+            continue
+        window = " ".join(lines[i: i + 6])
+        diag = None
+        rr = _REMOTE_RETURNED.search(window)
+        hh = _HASH_FORM.search(window)
+        if rr:
+            diag = rr.group(1)
+        elif hh:
+            diag = hh.group(1)
+        if diag is None and admin is None:
+            continue
+        recipients.append(RecipientFacts(recipient=addr, diagnostic=one_line(remote_part(diag)),
+                                         evidence=[ln for ln in lines[i: i + 6] if ln.strip()]))
+    if not recipients:
+        m = _DELIVERY_FAILED.search(head)
+        if m:
+            found = [a for a in (clean_address(x.group(0)) for x in ADDRESS.finditer(head[m.end(): m.end() + 800]))
+                     if a]
+            recipients = [RecipientFacts(recipient=a) for a in dict.fromkeys(found)]
+            attach_diagnostics(recipients, head)
+    if not recipients:
+        return None
+    generating = _GENERATING.search(text)
+    facts = new_facts(name, msg, recipients, reporting_mta=generating.group(1) if generating else None,
+                      context=text[:4000])
+    if facts.original_headers is None:
+        facts.original_headers = original_from_text(text)
+    return facts

@@ -1,0 +1,58 @@
+"""The shared reading for MTA formats: the DSN part when there is one, else the text."""
+
+from __future__ import annotations
+
+import re
+
+from ..message import Message
+from ..model import Facts, RecipientFacts
+from ._common import body_text, clean_address, new_facts, original_from_text
+from ._signals import sender_addresses
+from ._textscan import attach_commands, error_paragraph, paragraph_with, scan_recipients
+
+
+def decode_standard(msg: Message, name: str, *, start: re.Pattern[str] | None = None,
+                    stop: re.Pattern[str] | None = None, prefer_text: bool = False) -> Facts | None:
+    """DSN part first (named for this MTA), else address blocks in the text after ``start``."""
+    from .rfc3464 import decode_dsn
+
+    if not prefer_text:
+        facts = decode_dsn(msg, name)
+        if facts is not None:
+            return facts
+    text = body_text(msg)
+    region = text
+    if start is not None:
+        m = start.search(text)
+        if m:
+            region = text[m.end():]
+    if stop is not None:
+        m = stop.search(region)
+        if m:
+            region = region[: m.start()]
+    recipients = scan_recipients(region, sender_addresses(msg))
+    if not recipients:
+        recipients = failed_recipients_header(msg, region)
+    if not recipients and prefer_text:
+        facts = decode_dsn(msg, name)
+        if facts is not None:
+            return facts
+    if not recipients:
+        return None
+    attach_commands(recipients, text)
+    facts = new_facts(name, msg, recipients, context=text[:4000])
+    if facts.original_headers is None:
+        facts.original_headers = original_from_text(text)
+    return facts
+
+
+def failed_recipients_header(msg: Message, text: str) -> list[RecipientFacts]:
+    """Recipients named in X-Failed-Recipients, with the error paragraph of the text."""
+    out = []
+    for value in msg.headers.get_all("x-failed-recipients"):
+        for part in value.split(","):
+            a = clean_address(part)
+            if a:
+                diag = paragraph_with(text, a) or error_paragraph(text)
+                out.append(RecipientFacts(recipient=a, diagnostic=diag))
+    return out

@@ -1,0 +1,43 @@
+"""Amazon SES delivery status notifications (current and the 2011-2012 legacy form)."""
+
+from __future__ import annotations
+
+import re
+
+from ..message import Message
+from ..model import Facts, RecipientFacts
+from ._common import body_text, clean_address, new_facts, one_line
+
+_LEGACY = re.compile(r"The following message to <([^>]+)> was undeliverable\.\s*"
+                     r"The reason for the problem:\s*(.+?)(?:\n\s*\n|$)", re.I | re.S)
+
+
+class AmazonSES:
+    name = "amazon-ses"
+
+    def detect(self, msg: Message) -> bool:
+        h = msg.headers
+        if "x-ses-outgoing" in h or "x-aws-outgoing" in h:
+            return "amazon workmail" not in (h.get("x-mailer") or "").lower()
+        frm = (h.get("from") or "").lower()
+        return "amazonses.com" in frm or "amazonses.com" in (h.get("message-id") or "").lower()
+
+    def decode(self, msg: Message) -> Facts | None:
+        from .rfc3464 import decode_dsn
+
+        facts = decode_dsn(msg, self.name)
+        text = body_text(msg)
+        legacy = _LEGACY.search(text)
+        if facts is not None:
+            if legacy:
+                for r in facts.recipients:
+                    if r.diagnostic and r.diagnostic.startswith(("5.", "4.")) and " - " in r.diagnostic[:12]:
+                        r.diagnostic = one_line(r.diagnostic)
+            return facts
+        if legacy:
+            r = RecipientFacts(recipient=clean_address(legacy.group(1)), diagnostic=one_line(legacy.group(2)))
+            return new_facts(self.name, msg, [r], context=text[:3000])
+        return None
+
+
+DECODER = AmazonSES()

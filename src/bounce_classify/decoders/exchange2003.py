@@ -1,0 +1,56 @@
+"""Exchange 2000/2003: "Your message did not reach some or all of the intended recipients"."""
+
+from __future__ import annotations
+
+import re
+
+from ..message import Message
+from ..model import Facts, RecipientFacts
+from ._common import ADDRESS, body_text, clean_address, new_facts, one_line, original_from_text
+
+_START = re.compile(r"did not reach the following recipient\(s\):", re.I)
+_REASON = re.compile(r"^\s*(?:(.+?)\s*)?<[^>]*#\s*([245]\.\d{1,3}\.\d{1,3})\s*>?", re.M)
+
+
+class Exchange2003:
+    name = "exchange2003"
+
+    def detect(self, msg: Message) -> bool:
+        h = msg.headers
+        if "x-ms-embedded-report" in h:
+            return True
+        if "produced by microsoft exchange" in (h.get("x-mimeole") or "").lower():
+            return True
+        return "did not reach some or all of the intended recipients" in msg.plain_text[:2000]
+
+    def decode(self, msg: Message) -> Facts | None:
+        from .rfc3464 import decode_dsn
+
+        facts = decode_dsn(msg, self.name)
+        if facts is not None:
+            return facts
+        text = body_text(msg)
+        m = _START.search(text)
+        if not m:
+            return None
+        section = text[m.end():]
+        end = re.search(r"\n\s*\n\s*\n|^\s*-{3,}|Original message", section, re.M)
+        lines = section[: end.start() if end else 3000].split("\n")
+        recipients: list[RecipientFacts] = []
+        current: RecipientFacts | None = None
+        for line in lines:
+            a = ADDRESS.search(line)
+            if a and " on " in line and not line.startswith(("\t", "    ")):
+                addr = clean_address(a.group(0))
+                current = RecipientFacts(recipient=addr, evidence=[line.strip()])
+                recipients.append(current)
+                continue
+            if current is not None and line.strip():
+                current.evidence.append(line.strip())
+                current.diagnostic = one_line(((current.diagnostic or "") + " " + line.strip()))
+        if not recipients:
+            return None
+        return new_facts(self.name, msg, recipients, context=text[:3000], original=original_from_text(text))
+
+
+DECODER = Exchange2003()

@@ -1,0 +1,34 @@
+"""Exim: "Mail delivery failed: returning message to sender", X-Failed-Recipients."""
+
+from __future__ import annotations
+
+import re
+
+from ..message import Message
+from ..model import Facts
+from ._mta import decode_standard
+
+_BODY = re.compile(r"This message was created automatically by mail delivery software|"
+                   r"could not be delivered to one or more of its\s+recipients|"
+                   r"has not yet been delivered to one or more of its", re.I)
+_START = re.compile(r"(?:following address\(es\) failed|following address\(es\) deferred|"
+                    r"address\(es\) failed|have not yet been delivered[^\n]*)\s*:?\s*$", re.I | re.M)
+
+
+class Exim:
+    name = "exim"
+
+    def detect(self, msg: Message) -> bool:
+        mid = msg.headers.get("message-id") or ""
+        subject = (msg.headers.decoded("subject") or "").lower()
+        if subject.startswith(("mail delivery failed", "warning: message", "mail failure")):
+            return True
+        if re.match(r"\s*<E1[0-9A-Za-z]{5}-", mid):
+            return True
+        return bool(_BODY.search(msg.plain_text[:2000]))
+
+    def decode(self, msg: Message) -> Facts | None:
+        return decode_standard(msg, self.name, start=_START, prefer_text=False)
+
+
+DECODER = Exim()

@@ -1,0 +1,66 @@
+"""Gmail and Google Workspace notices ("** Address not found **", "Send mail as" failures)."""
+
+from __future__ import annotations
+
+import re
+
+from ..message import Message
+from ..model import Facts, RecipientFacts
+from ._common import body_text, clean_address, cut_at_original, new_facts, one_line, original_from_text
+from ._textscan import attach_diagnostics
+
+_RESPONSE = re.compile(
+    r"(?:The response (?:from the remote server )?was|Technical details of (?:permanent|temporary) failure|"
+    r"The error that the other server returned was)\s*:\s*", re.I)
+_OTHER_SERVER = re.compile(r"The error that the other server returned was\s*:\s*", re.I)
+_TO_LINE = re.compile(
+    r"(?:wasn't delivered to|to the following recipient failed permanently:|has been delayed:|"
+    r"problem delivering your message to|Your message to|temporary problem delivering your message to|"
+    r"following recipient failed temporarily:)\s*<?([^\s<>]+@[^\s<>]+?)>?(?:\s|\.\s|$)", re.I)
+_GOOGLE_FROM = re.compile(r"mailer-daemon@(?:googlemail|google)\.com", re.I)
+
+
+def _gmail_reply(text: str) -> str | None:
+    body = cut_at_original(text)
+    m = _OTHER_SERVER.search(body) or _RESPONSE.search(body)
+    if not m:
+        return None
+    rest = body[m.end():].lstrip("\n")
+    # the reply runs to the next blank line; Google wraps long replies
+    end = re.search(r"\n\s*\n", rest)
+    return one_line(rest[: end.start()] if end else rest)
+
+
+class Gmail:
+    name = "gmail"
+
+    def detect(self, msg: Message) -> bool:
+        return bool(_GOOGLE_FROM.search(msg.headers.get("from") or "")) and "googlegroups" not in \
+            (msg.headers.get("x-failed-recipients") or "") and "Google Groups" not in msg.plain_text[:3000]
+
+    def decode(self, msg: Message) -> Facts | None:
+        from .rfc3464 import decode_dsn
+
+        text = body_text(msg)
+        reply = _gmail_reply(text)
+        facts = decode_dsn(msg, self.name)
+        if facts is not None:
+            for r in facts.recipients:
+                if reply and (not r.diagnostic or len(reply) > len(r.diagnostic)):
+                    r.diagnostic = reply
+            return facts
+        rcpts = [a for a in (clean_address(v) for v in msg.headers.get_all("x-failed-recipients")) if a]
+        if not rcpts:
+            rcpts = [a for a in (clean_address(m.group(1)) for m in _TO_LINE.finditer(text)) if a]
+        original = original_from_text(text)
+        if not rcpts and original is not None:
+            a = clean_address(original.get("to"))
+            rcpts = [a] if a else []
+        if not rcpts:
+            return None
+        recipients = [RecipientFacts(recipient=a, diagnostic=reply) for a in dict.fromkeys(rcpts)]
+        attach_diagnostics(recipients, text)
+        return new_facts(self.name, msg, recipients, context=text[:4000], original=original)
+
+
+DECODER = Gmail()

@@ -1,0 +1,31 @@
+"""qmail (and its relatives): "Hi. This is the qmail-send program at ..."."""
+
+from __future__ import annotations
+
+import re
+
+from ..message import Message
+from ..model import Facts
+from ._mta import decode_standard
+
+_BODY = re.compile(r"This is the qmail-send program|I'm afraid I wasn't able to deliver your message|"
+                   r"qmail-send|Remote host said:", re.I)
+_START = re.compile(r"wasn't able to deliver your message to the following addresses\.?|"
+                    r"unable to deliver your message to the following address", re.I)
+_STOP = re.compile(r"^--- (?:Below this line is a copy of the message|Enclosed are the original headers)", re.M)
+
+
+class Qmail:
+    name = "qmail"
+
+    def detect(self, msg: Message) -> bool:
+        subject = (msg.headers.decoded("subject") or "").lower()
+        if subject.startswith("failure notice") and "x-ymailisg" not in msg.headers:
+            return True
+        return bool(_BODY.search(msg.plain_text[:1500]))
+
+    def decode(self, msg: Message) -> Facts | None:
+        return decode_standard(msg, self.name, start=_START, stop=_STOP, prefer_text=True)
+
+
+DECODER = Qmail()

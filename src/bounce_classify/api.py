@@ -6,7 +6,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from . import decoders
 from .message import Message, normalise_newlines
@@ -98,7 +98,7 @@ def _classify_json(data: bytes, source: str, index: int, rules: RuleSet) -> list
 
 def _results(facts: Facts, source: str, index: int, digest: str, rules: RuleSet,
              original_headers: Sequence[str]) -> list[Result]:
-    original = dict(facts.original) if facts.original is not None else None
+    original: dict[str, Any] | None = dict(facts.original) if facts.original is not None else None
     if original is not None and original_headers and facts.original_headers is not None:
         wanted = {}
         for name in original_headers:
@@ -123,7 +123,7 @@ def _results(facts: Facts, source: str, index: int, digest: str, rules: RuleSet,
 def _not_bounce(source: str, index: int, digest: str, msg: Message | None) -> Result:
     from .decoders._common import summary
 
-    bounce = summary(msg.headers, with_to=False) if msg is not None else \
+    bounce: dict[str, str | None] = summary(msg.headers, with_to=False) if msg is not None else \
         {"message_id": None, "from": None, "subject": None, "date": None}
     return Result(
         source=source, message=index, kind="not-bounce", recipient=None, action=None, status=None,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -32,7 +32,7 @@ Examples:
 class _DefaultToClassify(TyperGroup):
     """Run ``classify`` when the first argument is not a sub-command."""
 
-    def parse_args(self, ctx, args):  # type: ignore[no-untyped-def]
+    def parse_args(self, ctx, args):
         if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h", "--version")):
             args = ["classify", *args]
         return super().parse_args(ctx, args)
@@ -42,7 +42,7 @@ app = typer.Typer(cls=_DefaultToClassify, help=MAIN_HELP, add_completion=False, 
                   context_settings={"help_option_names": ["-h", "--help"]}, rich_markup_mode=None)
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     table = "table"
     jsonl = "jsonl"
     json = "json"
@@ -54,7 +54,7 @@ def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _load_rules(files: list[Path] | None):  # type: ignore[no-untyped-def]
+def _load_rules(files: list[Path] | None):
     from .rules import RuleError, ruleset
 
     try:

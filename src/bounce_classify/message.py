@@ -12,6 +12,7 @@ from __future__ import annotations
 import binascii
 import codecs
 import re
+from collections.abc import Iterator
 from functools import cached_property
 
 MAX_DEPTH = 12
@@ -219,7 +220,7 @@ class Part:
             pos = nxt
         return [Part(p, self.depth + 1, self._counter, child_default) for p in pieces]
 
-    def walk(self):  # type: ignore[no-untyped-def]
+    def walk(self) -> Iterator[Part]:
         """This part and every descendant, depth first (message/rfc822 not entered)."""
         stack = [self]
         while stack:

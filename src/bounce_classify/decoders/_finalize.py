@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from ..message import Message
 from ..model import Facts
-from ._common import all_statuses, collapse_reply, detect_command, first_reply_code, iso_time, one_line, summary
+from ._common import (
+    all_statuses,
+    collapse_reply,
+    detect_command,
+    first_reply_code,
+    iso_time,
+    one_line,
+    summary,
+)
 
 
 def finalize(facts: Facts, msg: Message) -> Facts:

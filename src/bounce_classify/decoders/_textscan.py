@@ -216,7 +216,7 @@ def commands_from_transcript(text: str) -> dict[str, str]:
         r = _TRANSCRIPT_RECV.match(line)
         if r and last:
             reply = r.group(1)
-            if not reply[:1] in ("4", "5"):
+            if reply[:1] not in ("4", "5"):
                 continue
             addrs = [a for a in (clean_address(x.group(0)) for x in ADDRESS.finditer(reply)) if a]
             target = addrs[0] if addrs else (last_rcpt if last == "RCPT" else None)

@@ -47,7 +47,7 @@ class Exchange2003:
                 continue
             if current is not None and line.strip():
                 current.evidence.append(line.strip())
-                current.diagnostic = one_line(((current.diagnostic or "") + " " + line.strip()))
+                current.diagnostic = one_line((current.diagnostic or "") + " " + line.strip())
         if not recipients:
             return None
         return new_facts(self.name, msg, recipients, context=text[:3000], original=original_from_text(text))

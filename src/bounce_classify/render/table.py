@@ -12,7 +12,8 @@ class TableRenderer:
         from rich.console import Console
         from rich.table import Table
 
-        self.console = Console(file=out)
+        width = None if out.isatty() else 200  # a pipe or file gets the full width, not 80 columns
+        self.console = Console(file=out, width=width)
         self.explain = explain
         self.rows: list[Result] = []
         self.table = Table(show_lines=True, header_style="bold")

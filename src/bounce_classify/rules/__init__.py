@@ -89,6 +89,9 @@ def judge(facts: Facts, rules: RuleSet, r: RecipientFacts) -> tuple[Judgement, R
     kind = kind_of(facts, r)
     ev = evidence_for(facts, r, kind)
     rule = rules.first_match(ev)
+    hop: str | None
+    owner: str | None
+    remediation: str | None
     if rule is None:
         reason, hop, owner, rperm, remediation, rule_id = "undefined", "unknown", None, None, None, "fallback"
     else:

@@ -108,18 +108,18 @@ def _compile(rule_id: str, when: dict[str, Any], origin: str) -> list[Callable[[
                 rx = re2.compile(value, opts)
             except Exception as exc:  # re2 raises its own error type
                 raise RuleError(f"{origin}: rule {rule_id!r}: regex {value!r} is not valid RE2: {exc}") from exc
-            tests.append(lambda ev, rx=rx: rx.search(ev.diagnostic) is not None)
+            tests.append(_regex_test(rx))
             continue
         if key == "has_status":
             if not isinstance(value, bool):
                 raise RuleError(f"{origin}: rule {rule_id!r}: 'has_status' must be true or false")
-            tests.append(lambda ev, want=value: (ev.status is not None) == want)
+            tests.append(_has_status_test(value))
             continue
         if key == "label":
             if not isinstance(value, dict) or not all(isinstance(v, list) for v in value.values()):
                 raise RuleError(f"{origin}: rule {rule_id!r}: 'label' must be a table of lists")
             wanted = {k: {str(x).lower() for x in v} for k, v in value.items()}
-            tests.append(lambda ev, w=wanted: all(ev.labels.get(k, "").lower() in vs for k, vs in w.items()))
+            tests.append(_label_test(wanted))
             continue
         if isinstance(value, str):
             value = [value]
@@ -127,34 +127,45 @@ def _compile(rule_id: str, when: dict[str, Any], origin: str) -> list[Callable[[
             raise RuleError(f"{origin}: rule {rule_id!r}: {key!r} must be a non-empty list of strings")
         if key in ("status", "reply_code"):
             tests.append(_pattern_test(key, value))
-        elif key in ("diagnostic", "text"):
-            phrases = tuple(v.lower() for v in value)
-            if key == "diagnostic":
-                tests.append(lambda ev, p=phrases: any(x in ev.diagnostic for x in p))
-            else:
-                tests.append(lambda ev, p=phrases: any(x in ev.text for x in p))
-        elif key == "diagnostic_all":
-            phrases = tuple(v.lower() for v in value)
-            tests.append(lambda ev, p=phrases: all(x in ev.diagnostic for x in p))
-        elif key == "not_diagnostic":
-            phrases = tuple(v.lower() for v in value)
-            tests.append(lambda ev, p=phrases: not any(x in ev.diagnostic for x in p))
+        elif key in ("diagnostic", "text", "diagnostic_all", "not_diagnostic"):
+            tests.append(_phrase_test(key, tuple(v.lower() for v in value)))
         elif key == "host":
-            suffixes = tuple(v.lower().lstrip(".") for v in value)
-            tests.append(lambda ev, s=suffixes: any(_host_match(h, s) for h in ev.hosts))
-        elif key == "kind":
-            kinds = frozenset(value)
-            tests.append(lambda ev, k=kinds: ev.kind in k)
-        elif key == "decoder":
-            decs = frozenset(value)
-            tests.append(lambda ev, d=decs: ev.decoder in d)
-        elif key == "smtp_command":
-            cmds = frozenset(v.upper() for v in value)
-            tests.append(lambda ev, c=cmds: ev.smtp_command in c)
-        elif key == "action":
-            acts = frozenset(v.lower() for v in value)
-            tests.append(lambda ev, a=acts: ev.action in a)
+            tests.append(_host_test(tuple(v.lower().lstrip(".") for v in value)))
+        else:  # kind, decoder, smtp_command, action: membership in a set
+            members = frozenset(v.upper() if key == "smtp_command" else v.lower() if key == "action" else v
+                                for v in value)
+            tests.append(_member_test(key, members))
     return tests
+
+
+def _regex_test(rx: Any) -> Callable[[Evidence], bool]:
+    return lambda ev: rx.search(ev.diagnostic) is not None
+
+
+def _has_status_test(want: bool) -> Callable[[Evidence], bool]:
+    return lambda ev: (ev.status is not None) == want
+
+
+def _label_test(wanted: dict[str, set[str]]) -> Callable[[Evidence], bool]:
+    return lambda ev: all(ev.labels.get(k, "").lower() in vs for k, vs in wanted.items())
+
+
+def _phrase_test(key: str, phrases: tuple[str, ...]) -> Callable[[Evidence], bool]:
+    if key == "diagnostic":
+        return lambda ev: any(p in ev.diagnostic for p in phrases)
+    if key == "text":
+        return lambda ev: any(p in ev.text for p in phrases)
+    if key == "diagnostic_all":
+        return lambda ev: all(p in ev.diagnostic for p in phrases)
+    return lambda ev: not any(p in ev.diagnostic for p in phrases)
+
+
+def _host_test(suffixes: tuple[str, ...]) -> Callable[[Evidence], bool]:
+    return lambda ev: any(_host_match(h, suffixes) for h in ev.hosts)
+
+
+def _member_test(attr: str, wanted: frozenset[str]) -> Callable[[Evidence], bool]:
+    return lambda ev: getattr(ev, attr) in wanted
 
 
 def _host_match(host: str, suffixes: tuple[str, ...]) -> bool:

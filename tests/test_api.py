@@ -1,0 +1,87 @@
+"""The Python API: classify(bytes) and the iterator that never stops on a bad message."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import pickle
+from pathlib import Path
+
+import pytest
+
+from bounce_classify import Failure, Result, classify, classify_paths
+
+FIXTURES = Path(__file__).parent / "fixtures"
+CONTRACT_FIELDS = [
+    "schema", "source", "message", "kind", "recipient", "action", "status", "reply_code", "diagnostic",
+    "reason", "hop", "permanent", "hard_bounce", "fix_owner", "remediation", "rule", "decoded_by",
+    "reporting_mta", "remote_mta", "smtp_command", "timestamp", "feedback_type", "bounce", "original", "token",
+]
+
+
+def test_to_dict_is_exactly_the_contract_record() -> None:
+    r = classify((FIXTURES / "postfix/mailbox-full-text.eml").read_bytes())[0]
+    d = r.to_dict()
+    assert list(d) == CONTRACT_FIELDS
+    assert set(d["bounce"]) == {"message_id", "from", "subject", "date"}
+    assert set(d["original"]) == {"message_id", "from", "to", "subject", "date"}
+    json.dumps(d)
+    assert all(v != "" for v in d.values())
+
+
+def test_result_is_frozen_and_picklable() -> None:
+    r = classify((FIXTURES / "sendmail/user-unknown.eml").read_bytes())[0]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        r.reason = "x"  # type: ignore[misc]
+    assert pickle.loads(pickle.dumps(r)) == r
+
+
+@pytest.mark.parametrize("raw", [b"", b"x", b"\n", b"\x00\x01\x02", b"From: a\n\n"])
+def test_tiny_inputs_give_a_not_bounce_record(raw: bytes) -> None:
+    results = classify(raw)
+    assert len(results) == 1
+    assert results[0].kind == "not-bounce" and results[0].recipient is None
+
+
+def test_token_is_stable_and_independent_of_line_ends() -> None:
+    raw = (FIXTURES / "exim/unrouteable.eml").read_bytes()
+    a = classify(raw)[0].token
+    assert a == classify(raw)[0].token
+    assert a == classify(raw.replace(b"\n", b"\r\n"))[0].token
+
+
+def test_iterator_reports_a_bad_path_and_goes_on(tmp_path: Path) -> None:
+    good = tmp_path / "good.eml"
+    good.write_bytes((FIXTURES / "qmail/blocked.eml").read_bytes())
+    out = list(classify_paths([str(tmp_path / "missing.eml"), str(good)]))
+    assert isinstance(out[0], Failure) and "no such file" in out[0].error
+    assert isinstance(out[1], list) and isinstance(out[1][0], Result)
+    assert out[1][0].recipient == "reader@isp.example"
+
+
+def test_iterator_survives_a_decoder_crash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import bounce_classify.api as api
+
+    calls = {"n": 0}
+    real = api._classify_mime
+
+    def flaky(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("boom")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(api, "_classify_mime", flaky)
+    for name in ("a.eml", "b.eml"):
+        (tmp_path / name).write_bytes((FIXTURES / "yahoo/no-account.eml").read_bytes())
+    out = list(classify_paths([str(tmp_path)]))
+    assert isinstance(out[0], Failure) and "boom" in out[0].error
+    assert isinstance(out[1], list) and out[1][0].reason == "userunknown"
+
+
+def test_original_header_option_adds_named_headers() -> None:
+    raw = (FIXTURES / "exchange-online/dbeb-5.4.1.eml").read_bytes()
+    r = classify(raw, original_headers=["X-List-Subscriber"])[0]
+    assert r.original is not None
+    assert r.original["headers"] == {"X-List-Subscriber": "4711"}
+    assert r.original["message_id"] == "jan-update-0001@sender.example"

@@ -1,0 +1,129 @@
+"""The command line, run as a user runs it: a real process, real files, stdin."""
+
+from __future__ import annotations
+
+import json
+import mailbox
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+FIXTURES = Path(__file__).parent / "fixtures"
+CMD = [sys.executable, "-m", "bounce_classify"]
+
+
+def run(args: list[str], stdin: bytes | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(CMD + args, input=stdin, capture_output=True, cwd=cwd, timeout=60)
+
+
+def records(out: bytes) -> list[dict]:
+    return [json.loads(line) for line in out.decode().splitlines() if line.strip()]
+
+
+def test_stdin_gives_json_lines_when_piped() -> None:
+    p = run([], stdin=(FIXTURES / "sendmail/user-unknown.eml").read_bytes())
+    assert p.returncode == 0, p.stderr
+    recs = records(p.stdout)
+    assert [r["recipient"] for r in recs] == ["applicant@jobs.example"]
+    assert recs[0]["source"] == "-"
+
+
+def test_dash_reads_stdin_too() -> None:
+    p = run(["-", "--format", "json"], stdin=(FIXTURES / "qmail/blocked.eml").read_bytes())
+    assert p.returncode == 0
+    assert json.loads(p.stdout)[0]["reason"] == "blocked"
+
+
+def test_mbox_is_recognised_by_content(tmp_path: Path) -> None:
+    box = mailbox.mbox(tmp_path / "archive.txt")
+    for rel in ("postfix/mailbox-full-text.eml", "exim/unrouteable.eml", "not-bounce/normal-mail.eml"):
+        box.add((FIXTURES / rel).read_bytes())
+    box.flush()
+    p = run([str(tmp_path / "archive.txt")])
+    recs = records(p.stdout)
+    assert [(r["message"], r["kind"]) for r in recs] == [(1, "bounce"), (2, "bounce"), (3, "not-bounce")]
+
+
+def test_maildir_and_directories(tmp_path: Path) -> None:
+    md = mailbox.Maildir(tmp_path / "Maildir")
+    md.add((FIXTURES / "yahoo/no-account.eml").read_bytes())
+    nested = tmp_path / "notices" / "2026"
+    nested.mkdir(parents=True)
+    (nested / "a.eml").write_bytes((FIXTURES / "gmail/address-not-found.eml").read_bytes())
+    p = run([str(tmp_path / "Maildir"), str(tmp_path / "notices")])
+    assert p.returncode == 0
+    assert [r["recipient"] for r in records(p.stdout)] == ["not.here@yahoo.com", "gone.person@gmail.com"]
+
+
+def test_unreadable_path_is_one_line_on_stderr_and_the_rest_goes_on(tmp_path: Path) -> None:
+    p = run([str(tmp_path / "nope.eml"), str(FIXTURES / "exim/unrouteable.eml")])
+    assert p.returncode == 1
+    assert p.stderr.decode().strip().count("\n") == 0
+    assert "nope.eml: no such file or directory" in p.stderr.decode()
+    assert records(p.stdout)[0]["recipient"] == "someone@no-such-domain.example"
+    assert b"Traceback" not in p.stderr
+
+
+def test_permission_denied_is_reported(tmp_path: Path) -> None:
+    if os.geteuid() == 0:
+        # root reads everything; a directory loop stands in for an unreadable entry
+        return
+    f = tmp_path / "secret.eml"
+    f.write_bytes(b"x")
+    f.chmod(0)
+    p = run([str(f)])
+    assert p.returncode == 1 and "ermission" in p.stderr.decode()
+
+
+def test_empty_and_one_byte_files_give_not_bounce_records(tmp_path: Path) -> None:
+    (tmp_path / "empty").write_bytes(b"")
+    (tmp_path / "one").write_bytes(b"x")
+    p = run([str(tmp_path / "empty"), str(tmp_path / "one")])
+    assert p.returncode == 0
+    assert [r["kind"] for r in records(p.stdout)] == ["not-bounce", "not-bounce"]
+
+
+def test_csv_and_table_formats() -> None:
+    p = run(["--format", "csv", str(FIXTURES / "exim/unrouteable.eml")])
+    lines = p.stdout.decode().splitlines()
+    assert lines[0].startswith("source,message,kind,recipient")
+    assert "someone@no-such-domain.example" in lines[1]
+    p = run(["--format", "table", str(FIXTURES / "exim/unrouteable.eml")])
+    assert "hostunknown" in p.stdout.decode()
+
+
+def test_explain_shows_decoder_rule_and_evidence() -> None:
+    p = run(["--explain", "--format", "jsonl", str(FIXTURES / "gmail/send-mail-as-ses-535.eml")])
+    rec = records(p.stdout)[0]
+    assert rec["explain"]["decoder"] == "gmail"
+    assert rec["explain"]["rule"].startswith("submission.gmail-send-mail-as")
+    assert any("535" in line for line in rec["explain"]["evidence"])
+
+
+def test_rules_listing_and_check(tmp_path: Path) -> None:
+    p = run(["rules", "--format", "jsonl"])
+    assert p.returncode == 0
+    ids = [json.loads(line)["id"] for line in p.stdout.decode().splitlines()]
+    assert "microsoft.dmarc-reject" in ids
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[rule]]\nid = "mine"\nreason = "sad"\n', encoding="utf-8")
+    p = run(["rules", "--check", str(bad)])
+    assert p.returncode == 1
+    assert "rule 'mine': field 'reason' is 'sad'" in p.stderr.decode()
+    good = tmp_path / "good.toml"
+    good.write_text('[[rule]]\nid = "mine"\nreason = "blocked"\nwhen = { diagnostic = ["nope"] }\n', encoding="utf-8")
+    p = run(["rules", "--check", str(good)])
+    assert p.returncode == 0 and "1 rules, all valid" in p.stdout.decode()
+
+
+def test_bad_rules_file_on_main_command_is_a_clear_error(tmp_path: Path) -> None:
+    p = run(["--rules", str(tmp_path / "missing.toml"), str(FIXTURES / "exim/unrouteable.eml")])
+    assert p.returncode == 2
+    assert "cannot read rules file" in p.stderr.decode() and b"Traceback" not in p.stderr
+
+
+def test_help_has_examples() -> None:
+    p = run(["--help"])
+    assert p.returncode == 0
+    assert "bounce-classify < bounce.eml" in p.stdout.decode()

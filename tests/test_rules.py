@@ -1,0 +1,78 @@
+"""The rule engine: rules are data, validated with clear errors, user rules first, RE2 only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bounce_classify import RuleError, classify, ruleset
+from bounce_classify.model import FIX_OWNERS, HOPS, REASONS
+from bounce_classify.rules import builtin_rules
+from bounce_classify.rules.engine import load_rules_text
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def test_builtin_rules_load_and_use_the_vocabularies() -> None:
+    rules = builtin_rules()
+    assert len(rules) > 50
+    ids = [r.id for r in rules]
+    assert len(ids) == len(set(ids))
+    for r in rules:
+        assert r.reason in REASONS
+        assert r.hop is None or r.hop in HOPS
+        assert r.fix_owner is None or r.fix_owner in FIX_OWNERS
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ('[[rule]]\nid = "x"\nreason = "nope"\n', "rule 'x': field 'reason' is 'nope'"),
+    ('[[rule]]\nid = "x"\nreason = "blocked"\nhop = "moon"\n', "rule 'x': field 'hop' is 'moon'"),
+    ('[[rule]]\nid = "x"\nreason = "blocked"\nwhen = { colour = ["red"] }\n', "rule 'x': unknown condition 'colour'"),
+    ('[[rule]]\nid = "x"\nreason = "blocked"\nwhen = { regex = "(a" }\n', "rule 'x': regex '(a' is not valid RE2"),
+    ('[[rule]]\nid = "x"\nreason = "blocked"\nwhen = { regex = "(a)\\\\1" }\n', "is not valid RE2"),
+    ('[[rule]]\nid = "x"\nreason = "blocked"\nremediation = "fix {nothing}"\n', "unknown placeholder {nothing}"),
+    ('[[rule]]\nreason = "blocked"\n', "rule #1: field 'id' is missing"),
+    ('[[rule]]\nid = "x"\nreason = "blocked"\n[[rule]]\nid = "x"\nreason = "blocked"\n', "defined twice"),
+    ("[[rule]\n", "not valid TOML"),
+])
+def test_invalid_rules_name_the_rule_field_and_problem(text: str, message: str) -> None:
+    with pytest.raises(RuleError) as exc:
+        load_rules_text(text, "mine.toml")
+    assert message in str(exc.value)
+    assert str(exc.value).startswith("mine.toml")
+
+
+def test_backreferences_are_refused_so_every_regex_is_linear() -> None:
+    # RE2 has no backtracking constructs; a pattern that would need them is rejected
+    with pytest.raises(RuleError):
+        load_rules_text('[[rule]]\nid = "x"\nreason = "blocked"\nwhen = { regex = "(?=a)" }\n', "m.toml")
+
+
+def test_a_users_rule_is_checked_first(tmp_path: Path) -> None:
+    mine = tmp_path / "mine.toml"
+    mine.write_text(
+        '[[rule]]\nid = "local.mailbox-full-is-ours"\nwhen = { status = ["5.2.2"], host = ["mailhost.example"] }\n'
+        'reason = "systemfull"\nhop = "transport"\nfix_owner = "recipient-admin"\n'
+        'remediation = "Call the mailhost team about {remote_mta} for {recipient}."\n', encoding="utf-8")
+    raw = (FIXTURES / "postfix/mailbox-full-text.eml").read_bytes()
+    assert classify(raw)[0].reason == "mailboxfull"
+    r = classify(raw, rules=ruleset([mine]))[0]
+    assert (r.reason, r.rule) == ("systemfull", "local.mailbox-full-is-ours")
+    assert r.remediation == "Call the mailhost team about the remote server for full.box@mailhost.example."
+
+
+def test_hard_bounce_only_for_address_reasons() -> None:
+    hard = {r.recipient: r.hard_bounce for f in FIXTURES.glob("*/*.eml") for r in classify(f.read_bytes())}
+    assert hard["gone.person@gmail.com"] is True
+    assert hard["full.box@mailhost.example"] is False
+    assert hard["buyer@contoso.example"] is False
+
+
+def test_regex_on_hostile_input_is_fast_enough_to_finish() -> None:
+    rules = load_rules_text('[[rule]]\nid = "x"\nreason = "blocked"\nwhen = { regex = "(a+)+$" }\n', "m.toml")
+    from bounce_classify.rules.engine import Evidence
+
+    ev = Evidence(kind="bounce", status=None, reply_code=None, diagnostic="a" * 50000 + "!", text="",
+                  hosts=(), decoder="x", smtp_command=None, action=None, labels={})
+    assert rules[0].matches(ev) is False

@@ -6,7 +6,7 @@ import html
 import re
 from collections.abc import Iterable
 
-from ..message import Headers, Message, Part, decode_header_value
+from ..message import Headers, Message, decode_header_value
 from ..model import Facts, RecipientFacts
 
 ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]{1,128}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,10}")
@@ -241,6 +241,3 @@ def new_facts(name: str, msg: Message, recipients: Iterable[RecipientFacts],
         original_headers=original if original is not None else original_part(msg),
     )
 
-
-def part_text(part: Part) -> str:
-    return html_to_text(part.text) if part.content_type == "text/html" else part.text

@@ -26,14 +26,10 @@ class AmazonSES:
         from .rfc3464 import decode_dsn
 
         facts = decode_dsn(msg, self.name)
+        if facts is not None:
+            return facts
         text = body_text(msg)
         legacy = _LEGACY.search(text)
-        if facts is not None:
-            if legacy:
-                for r in facts.recipients:
-                    if r.diagnostic and r.diagnostic.startswith(("5.", "4.")) and " - " in r.diagnostic[:12]:
-                        r.diagnostic = one_line(r.diagnostic)
-            return facts
         if legacy:
             r = RecipientFacts(recipient=clean_address(legacy.group(1)), diagnostic=one_line(legacy.group(2)))
             return new_facts(self.name, msg, [r], context=text[:3000])

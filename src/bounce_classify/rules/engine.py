@@ -261,24 +261,13 @@ class RuleSet:
     """An ordered list of rules; the first that matches decides."""
 
     def __init__(self, rules: Iterable[Rule]) -> None:
+        # a user's rule may reuse a built-in id; being earlier in the list, it wins
         self.rules = list(rules)
-        seen: dict[str, str] = {}
-        for r in self.rules:
-            if r.id in seen and seen[r.id] != r.origin:
-                # a user's rule may reuse a built-in id to override it; the first wins
-                continue
-            seen.setdefault(r.id, r.origin)
 
     def first_match(self, ev: Evidence) -> Rule | None:
         for rule in self.rules:
             if rule.matches(ev):
                 return rule
-        return None
-
-    def by_id(self, rule_id: str) -> Rule | None:
-        for r in self.rules:
-            if r.id == rule_id:
-                return r
         return None
 
 

@@ -34,7 +34,7 @@ def finalize(facts: Facts, msg: Message) -> Facts:
         if r.reply_code is None:
             r.reply_code = first_reply_code(diag)
         if r.smtp_command is None:
-            r.smtp_command = detect_command(diag)
+            r.smtp_command = detect_command(diag) or _command_near(facts.context, r.recipient)
         r.timestamp = iso_time(r.timestamp) or iso_time(facts.timestamp)
     facts.bounce = summary(msg.headers, with_to=False)
     if facts.original is None and facts.original_headers is not None:
@@ -43,3 +43,21 @@ def finalize(facts: Facts, msg: Message) -> Facts:
     for r in facts.recipients:
         r.timestamp = r.timestamp or bounce_date
     return facts
+
+
+def _command_near(text: str | None, recipient: str | None) -> str | None:
+    """The SMTP command named in the report's text just after the recipient's address.
+
+    A DSN part rarely says at which command the remote server refused, while the human-readable
+    part beside it often does ("... (in reply to end of DATA command)").
+    """
+    if not text or not recipient:
+        return None
+    idx = text.lower().find(recipient)
+    if idx < 0:
+        return None
+    window = text[idx: idx + 600]
+    cut = window.find("\n\n\n")
+    if cut > 0:
+        window = window[:cut]
+    return detect_command(one_line(window))

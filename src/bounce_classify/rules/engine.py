@@ -34,6 +34,8 @@ CONDITION_KEYS = {
     "host": "list of host suffixes matched against the remote MTA, the reporting MTA or hosts in the diagnostic",
     "decoder": "list of decoder names",
     "smtp_command": "list of SMTP commands (CONN, EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA)",
+    "not_smtp_command": "list of SMTP commands the failure must not be at (an unknown command matches)",
+    "not_status": "list of status patterns the status must not match (a missing status matches)",
     "action": "list of DSN actions",
     "label": "table of provider label name -> list of values (e.g. bounceSubType)",
     "has_status": "true/false: the bounce carried an enhanced status code",
@@ -127,6 +129,12 @@ def _compile(rule_id: str, when: dict[str, Any], origin: str) -> list[Callable[[
             raise RuleError(f"{origin}: rule {rule_id!r}: {key!r} must be a non-empty list of strings")
         if key in ("status", "reply_code"):
             tests.append(_pattern_test(key, value))
+        elif key == "not_status":
+            positive = _pattern_test("status", value)
+            tests.append(lambda ev, positive=positive: not positive(ev))
+        elif key == "not_smtp_command":
+            excluded = frozenset(v.upper() for v in value)
+            tests.append(lambda ev, excluded=excluded: ev.smtp_command not in excluded)
         elif key in ("diagnostic", "text", "diagnostic_all", "not_diagnostic"):
             tests.append(_phrase_test(key, tuple(v.lower() for v in value)))
         elif key == "host":

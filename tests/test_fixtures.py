@@ -50,5 +50,5 @@ def test_every_fixture_has_an_expectation() -> None:
     for table in FIXTURES.glob("*/expected.toml"):
         for case in tomllib.loads(table.read_text(encoding="utf-8"))["case"]:
             listed.add(table.parent / case["file"])
-    on_disk = {p for p in FIXTURES.glob("*/*.eml")}
+    on_disk = {p for p in FIXTURES.glob("*/*") if p.suffix in (".eml", ".json", ".msg", ".mbox")}
     assert on_disk - listed == set(), "fixtures without an expected result"

@@ -35,15 +35,33 @@ class Failure:
 
 def classify(raw: bytes, *, source: str = "-", message: int = 1, rules: RuleSet | None = None,
              original_headers: Sequence[str] = ()) -> list[Result]:
-    """Classify one raw message (bytes).  Always returns at least one record."""
-    return _classify_mime(raw, source, message, rules or default_rules(), original_headers)
+    """Classify one raw message (bytes).  Always returns at least one record.
+
+    ``raw`` is a bounce as delivered (RFC 5322 bytes), or a provider notification in JSON
+    (an SES notification, bare or in its SNS envelope, or a SendGrid event or event array).
+    """
+    rs = rules or default_rules()
+    if raw.lstrip()[:1] in (b"{", b"["):
+        try:
+            doc = json.loads(raw)
+        except ValueError:
+            doc = None
+        if isinstance(doc, dict):
+            return _classify_json(raw, source, message, rs, original_headers)
+        if isinstance(doc, list) and doc:
+            out: list[Result] = []
+            for i, entry in enumerate(doc):
+                out.extend(_classify_json(json.dumps(entry).encode("utf-8"), source, message + i, rs,
+                                          original_headers))
+            return out
+    return _classify_mime(raw, source, message, rs, original_headers)
 
 
 def classify_item(item: Item, rules: RuleSet | None = None,
                   original_headers: Sequence[str] = ()) -> list[Result]:
     rs = rules or default_rules()
     if item.form == "json":
-        return _classify_json(item.data, item.source, item.index, rs)
+        return _classify_json(item.data, item.source, item.index, rs, original_headers)
     if item.form == "msg":
         from .read.outlook import msg_to_mime
 
@@ -84,7 +102,8 @@ def _classify_mime(raw: bytes, source: str, index: int, rules: RuleSet,
     return _results(facts, source, index, digest, rules, original_headers)
 
 
-def _classify_json(data: bytes, source: str, index: int, rules: RuleSet) -> list[Result]:
+def _classify_json(data: bytes, source: str, index: int, rules: RuleSet,
+                   original_headers: Sequence[str] = ()) -> list[Result]:
     digest = _digest(data)
     try:
         doc = json.loads(data)
@@ -93,7 +112,7 @@ def _classify_json(data: bytes, source: str, index: int, rules: RuleSet) -> list
     facts = decoders.decode_json(doc) if isinstance(doc, dict) else None
     if facts is None:
         return [_not_bounce(source, index, digest, None)]
-    return _results(facts, source, index, digest, rules, ())
+    return _results(facts, source, index, digest, rules, original_headers)
 
 
 def _results(facts: Facts, source: str, index: int, digest: str, rules: RuleSet,

@@ -167,6 +167,9 @@ def split_header_body(data: bytes) -> tuple[bytes, bytes]:
     return data[:idx], data[idx + 2:]
 
 
+_STRAY_BOUNDARY = re.compile(rb"\n--([^\s-][^\s]{5,69})[ \t]*\n(?=[A-Za-z-]+:)")
+
+
 class Part:
     """One MIME entity.  Children and decoded text are computed on first use."""
 
@@ -204,7 +207,13 @@ class Part:
         pieces: list[bytes] = []
         pos = body.find(delim)
         if pos < 0:
-            return []
+            # a boundary parameter that does not match the body (seen in hand-edited and some
+            # relayed bounces): use the first delimiter-looking line followed by a header line
+            m = _STRAY_BOUNDARY.search(body, 0, 65536)
+            if m is None:
+                return []
+            delim = b"\n--" + m.group(1)
+            pos = m.start()
         child_default = "message/rfc822" if self.content_type == "multipart/digest" else "text/plain"
         while pos >= 0 and len(pieces) < MAX_PARTS and self._counter[0] < MAX_PARTS * 5:
             start = pos + len(delim)

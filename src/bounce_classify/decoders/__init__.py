@@ -25,10 +25,12 @@ from . import (
     postfix,
     qmail,
     rfc3464,
+    sendgrid_event,
     sendmail,
+    ses_notification,
     yahoo,
 )
-from ._finalize import finalize
+from ._finalize import finalize, normalise_recipients
 from .base import Decoder, JsonDecoder
 
 REGISTRY: tuple[Decoder, ...] = (
@@ -50,7 +52,10 @@ REGISTRY: tuple[Decoder, ...] = (
     generic.DECODER,
 )
 
-JSON_REGISTRY: tuple[JsonDecoder, ...] = ()
+JSON_REGISTRY: tuple[JsonDecoder, ...] = (
+    ses_notification.DECODER,
+    sendgrid_event.DECODER,
+)
 
 
 def decode(msg: Message) -> Facts | None:
@@ -69,10 +74,14 @@ def decode(msg: Message) -> Facts | None:
 
 def decode_json(doc: dict[str, object]) -> Facts | None:
     for decoder in JSON_REGISTRY:
-        if decoder.detect(doc):
+        try:
+            if not decoder.detect(doc):
+                continue
             facts = decoder.decode(doc)
-            if facts is not None and facts.recipients:
-                return facts
+        except (ValueError, LookupError, TypeError, AttributeError, RecursionError):
+            continue
+        if facts is not None and facts.recipients:
+            return normalise_recipients(facts)
     return None
 
 

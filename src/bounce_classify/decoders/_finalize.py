@@ -16,6 +16,18 @@ from ._common import (
 
 
 def finalize(facts: Facts, msg: Message) -> Facts:
+    normalise_recipients(facts)
+    facts.bounce = summary(msg.headers, with_to=False)
+    if facts.original is None and facts.original_headers is not None:
+        facts.original = summary(facts.original_headers)
+    bounce_date = iso_time(msg.headers.get("date"))
+    for r in facts.recipients:
+        r.timestamp = r.timestamp or bounce_date
+    return facts
+
+
+def normalise_recipients(facts: Facts) -> Facts:
+    """One-line diagnostics, the most precise status, reply code, command and ISO times."""
     for r in facts.recipients:
         r.diagnostic = one_line(r.diagnostic)
         if r.diagnostic:
@@ -36,12 +48,6 @@ def finalize(facts: Facts, msg: Message) -> Facts:
         if r.smtp_command is None:
             r.smtp_command = detect_command(diag) or _command_near(facts.context, r.recipient)
         r.timestamp = iso_time(r.timestamp) or iso_time(facts.timestamp)
-    facts.bounce = summary(msg.headers, with_to=False)
-    if facts.original is None and facts.original_headers is not None:
-        facts.original = summary(facts.original_headers)
-    bounce_date = iso_time(msg.headers.get("date"))
-    for r in facts.recipients:
-        r.timestamp = r.timestamp or bounce_date
     return facts
 
 

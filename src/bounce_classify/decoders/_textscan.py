@@ -42,7 +42,8 @@ _ERROR_WORDS = re.compile(
     r"\b(?:unknown|not found|no such|does not exist|doesn't exist|unavailable|rejected|refused|"
     r"denied|failed|failure|error|invalid|disabled|full|quota|blocked|expired|unable|couldn't|"
     r"could not|cannot|can't|timed? ?out|said|too large|exceeded|not (?:a )?valid|spam|policy|"
-    r"inactive|suspended|unrouteable|unroutable|undeliverable|permanent|temporary)\b|"
+    r"inactive|suspended|unrouteable|unroutable|undeliverable|permanent|temporary|not listed|"
+    r"not a member)\b|"
     r"(?<![\d.])[45]\d\d(?![\d.])|\b[45]\.\d{1,3}\.\d{1,3}\b",
     re.I,
 )
@@ -144,7 +145,28 @@ def scan_recipients(text: str, exclude: Iterable[str] = ()) -> list[RecipientFac
     body = cut_at_original(text)
     blocks = merge_blocks(scan_blocks(body, exclude))
     with_errors = [b for b in blocks if _has_error(b.text)]
-    return [block_facts(b) for b in (with_errors or [])]
+    if not with_errors and blocks:
+        # "was not delivered to:\n\n  addr\n\nbecause:\n\n  reason": the address stands
+        # alone and the reason is in a nearby paragraph, after it or before it
+        paragraphs = [p for p in re.split(r"\n[ \t]*\n", body) if p.strip()]
+        for b in blocks:
+            reason = _nearby_error(paragraphs, b.recipient)
+            if reason:
+                b.lines = [reason]
+                with_errors.append(b)
+    return [block_facts(b) for b in with_errors]
+
+
+def _nearby_error(paragraphs: list[str], address: str) -> str | None:
+    at = next((i for i, p in enumerate(paragraphs) if address in p.lower()), None)
+    if at is None:
+        return None
+    order = list(range(at + 1, min(at + 4, len(paragraphs)))) + list(range(at - 1, max(at - 4, -1), -1))
+    for i in order:
+        para = paragraphs[i]
+        if _has_error(para) and not ADDRESS.search(para):
+            return one_line(para)
+    return None
 
 
 def paragraph_with(text: str, needle: str) -> str | None:

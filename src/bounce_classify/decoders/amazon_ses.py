@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 from ..message import Message
@@ -20,6 +21,8 @@ class AmazonSES:
         if "x-ses-outgoing" in h or "x-aws-outgoing" in h:
             return "amazon workmail" not in (h.get("x-mailer") or "").lower()
         frm = (h.get("from") or "").lower()
+        if "x-amz-sns-message-id" in h or "no-reply@sns.amazonaws.com" in frm:
+            return True
         return "amazonses.com" in frm or "amazonses.com" in (h.get("message-id") or "").lower()
 
     def decode(self, msg: Message) -> Facts | None:
@@ -29,11 +32,33 @@ class AmazonSES:
         if facts is not None:
             return facts
         text = body_text(msg)
+        if text.lstrip().startswith("{"):
+            return _notification_by_email(text)
         legacy = _LEGACY.search(text)
         if legacy:
             r = RecipientFacts(recipient=clean_address(legacy.group(1)), diagnostic=one_line(legacy.group(2)))
             return new_facts(self.name, msg, [r], context=text[:3000])
         return None
+
+
+def _notification_by_email(text: str) -> Facts | None:
+    """An SNS e-mail subscription: the notification JSON is the body, possibly line-folded.
+
+    Long lines get split on the way ("...!\n " or "\n "), and SNS appends an unsubscribe
+    footer after the document, which ``raw_decode`` leaves alone.
+    """
+    from . import ses_notification
+
+    body = text.strip()
+    decoder = json.JSONDecoder()
+    for candidate in (body, re.sub(r"!?\n[ \t]", "", body), body.replace("\n", "")):
+        try:
+            doc, _ = decoder.raw_decode(candidate)
+        except ValueError:
+            continue
+        if isinstance(doc, dict) and ses_notification.DECODER.detect(doc):
+            return ses_notification.DECODER.decode(doc)
+    return None
 
 
 DECODER = AmazonSES()

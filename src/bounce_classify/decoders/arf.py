@@ -11,6 +11,9 @@ from ._common import body_text, clean_address, new_facts, one_line, original_par
 _FEEDBACK_TYPES = ("abuse", "fraud", "virus", "other", "not-spam", "auth-failure", "opt-out", "dkim")
 
 
+_HOTMAIL_SUBJECT = re.compile(r"\s*complaint about message from ", re.I)
+
+
 class ARF:
     name = "arf"
 
@@ -18,17 +21,21 @@ class ARF:
         if msg.content_type == "multipart/report":
             return (msg.params.get("report-type") or "").lower() == "feedback-report" \
                 or msg.find("message/feedback-report") is not None
-        return "x-hmxmroriginalrecipient" in msg.headers or (
-            "feedback-type:" in msg.plain_text[:4000].lower()
-            and "user-agent:" in msg.plain_text[:4000].lower())
+        if "x-hmxmroriginalrecipient" in msg.headers:
+            return True
+        if _HOTMAIL_SUBJECT.match(msg.headers.decoded("subject") or ""):
+            # Outlook.com's junk-mail reporting program: the complained-of message is attached
+            # and carries X-HmXmrOriginalRecipient; there is no feedback-report part
+            original = original_part(msg)
+            return original is not None and "x-hmxmroriginalrecipient" in original
+        return ("feedback-type:" in msg.plain_text[:4000].lower()
+                and "user-agent:" in msg.plain_text[:4000].lower())
 
     def decode(self, msg: Message) -> Facts | None:
         part = msg.find("message/feedback-report")
         report_text = part.payload.decode("utf-8", "replace") if part is not None else msg.plain_text
         fields = parse_headers(report_text.replace("\r", "").strip("\n").encode("utf-8"))
         ftype = (fields.get("feedback-type") or "").strip().lower() or None
-        if ftype is None and part is None:
-            return None
         if ftype and ftype not in _FEEDBACK_TYPES:
             ftype = "other"
         original = original_part(msg)
@@ -37,10 +44,13 @@ class ARF:
             a = clean_address(value)
             if a:
                 rcpts.append(a)
-        if not rcpts and "x-hmxmroriginalrecipient" in msg.headers:
-            a = clean_address(msg.headers.get("x-hmxmroriginalrecipient"))
-            if a:
-                rcpts.append(a)
+        for headers in (msg.headers, original):
+            if not rcpts and headers is not None and "x-hmxmroriginalrecipient" in headers:
+                a = clean_address(headers.get("x-hmxmroriginalrecipient"))
+                if a:
+                    rcpts.append(a)
+        if ftype is None and not rcpts:
+            return None
         if not rcpts and original is not None:
             a = clean_address(original.get("to"))
             if a:

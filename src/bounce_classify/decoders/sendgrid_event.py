@@ -7,7 +7,7 @@ The older bounces API gave ``email``, ``status``, ``reason`` and ``created``.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from ..model import Facts, RecipientFacts
@@ -67,12 +67,12 @@ def _text(value: Any) -> str | None:
 def _when(value: Any) -> str | None:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         try:
-            return datetime.fromtimestamp(value, tz=timezone.utc).isoformat()
+            return datetime.fromtimestamp(value, tz=UTC).isoformat()
         except (OverflowError, OSError, ValueError):
             return None
     if isinstance(value, str) and value:
         try:
-            return datetime.fromisoformat(value).replace(tzinfo=timezone.utc).isoformat()
+            return datetime.fromisoformat(value).replace(tzinfo=UTC).isoformat()
         except ValueError:
             return None
     return None

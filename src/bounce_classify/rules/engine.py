@@ -130,11 +130,9 @@ def _compile(rule_id: str, when: dict[str, Any], origin: str) -> list[Callable[[
         if key in ("status", "reply_code"):
             tests.append(_pattern_test(key, value))
         elif key == "not_status":
-            positive = _pattern_test("status", value)
-            tests.append(lambda ev, positive=positive: not positive(ev))
+            tests.append(_negated(_pattern_test("status", value)))
         elif key == "not_smtp_command":
-            excluded = frozenset(v.upper() for v in value)
-            tests.append(lambda ev, excluded=excluded: ev.smtp_command not in excluded)
+            tests.append(_negated(_member_test("smtp_command", frozenset(v.upper() for v in value))))
         elif key in ("diagnostic", "text", "diagnostic_all", "not_diagnostic"):
             tests.append(_phrase_test(key, tuple(v.lower() for v in value)))
         elif key == "host":
@@ -144,6 +142,10 @@ def _compile(rule_id: str, when: dict[str, Any], origin: str) -> list[Callable[[
                                 for v in value)
             tests.append(_member_test(key, members))
     return tests
+
+
+def _negated(test: Callable[[Evidence], bool]) -> Callable[[Evidence], bool]:
+    return lambda ev: not test(ev)
 
 
 def _regex_test(rx: Any) -> Callable[[Evidence], bool]:

@@ -308,6 +308,9 @@ class Message(Part):
             if self.maintype in ("text", "message") or not self.headers.get("content-type"):
                 return [self]
             return []
+        if not self.parts:
+            # a multipart whose body has no delimiter lines at all: read the body as text
+            return [self]
         out: list[Part] = []
         html: list[Part] = []
         for part in self.walk():

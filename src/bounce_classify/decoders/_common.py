@@ -35,7 +35,7 @@ def clean_address(value: str | None) -> str | None:
     v = value.strip()
     if ";" in v[:12]:
         v = v.split(";", 1)[1]
-    m = ADDRESS.search(decode_header_value(v))
+    m = ADDRESS.search(decode_header_value(v)) or ADDRESS.search(v)
     if not m:
         return None
     addr = m.group(0).strip(".'\"")
@@ -191,9 +191,9 @@ ORIGINAL_TYPES = ("message/rfc822", "text/rfc822-headers", "message/rfc822-heade
 TEXT_ORIGINAL_MARKERS = re.compile(
     r"^(?:[-=_ ]*(?:This is a copy of the message|Below this line is a copy of the message|"
     r"Original message(?: headers)? follows|Unsent message below|Original message|Returned message|"
-    r"Undelivered message|The original message|Message header follows|Start of returned message|"
+    r"Undelivered message|The original message(?! was received)|Message header follows|Start of returned message|"
     r"original message headers|Included is a copy|Original Message|Message headers follow|"
-    r"Original message follows|The original message was|Your message reads|Here is a copy)"
+    r"Original message follows|Your message reads|Here is a copy)"
     r"|Content-Type: message/rfc822|Original message headers:)",
     re.I | re.M,
 )

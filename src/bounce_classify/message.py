@@ -88,6 +88,11 @@ def decode_header_value(value: str) -> str:
 def parse_params(value: str) -> tuple[str, dict[str, str]]:
     """Split a Content-Type-like value into its lower-cased token and params."""
     main, _, rest = value.partition(";")
+    main = main.strip()
+    if " " in main or "\t" in main:
+        # "text/plain charset=..." with the semicolon missing
+        main, _, extra = main.partition(" ") if " " in main else main.partition("\t")
+        rest = extra + ";" + rest
     params: dict[str, str] = {}
     if rest:
         for m in _PARAM.finditer(";" + rest):

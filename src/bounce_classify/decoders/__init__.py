@@ -59,7 +59,23 @@ JSON_REGISTRY: tuple[JsonDecoder, ...] = (
 
 
 def decode(msg: Message) -> Facts | None:
-    """The facts of a message from the first decoder that reads it, or None."""
+    """The facts of a message from the first decoder that reads it, or None.
+
+    A bounce forwarded as an attachment (an administrator's "FW: Returned mail") is read from
+    the attached message when the outer one is not a bounce itself.
+    """
+    facts = _decode_one(msg)
+    if facts is not None:
+        return facts
+    for part in msg.walk():
+        if part is not msg and part.content_type == "message/rfc822":
+            inner = part.message
+            if inner is not None and inner.content_type == "multipart/report":
+                return _decode_one(Message(part.payload.lstrip(b"\n")))
+    return None
+
+
+def _decode_one(msg: Message) -> Facts | None:
     for decoder in REGISTRY:
         try:
             if not decoder.detect(msg):

@@ -43,7 +43,7 @@ _ERROR_WORDS = re.compile(
     r"denied|failed|failure|error|invalid|disabled|full|quota|blocked|expired|unable|couldn't|"
     r"could not|cannot|can't|timed? ?out|said|too large|exceeded|not (?:a )?valid|spam|policy|"
     r"inactive|suspended|unrouteable|unroutable|undeliverable|permanent|temporary|not listed|"
-    r"not a member)\b|"
+    r"not a member|did not reach|not reached|exceeds|no valid recipients|not be delivered)\b|"
     r"(?<![\d.])[45]\d\d(?![\d.])|\b[45]\.\d{1,3}\.\d{1,3}\b",
     re.I,
 )
@@ -61,8 +61,11 @@ class Block:
 
 
 def scan_blocks(text: str, exclude: Iterable[str] = (), rcpt_line: re.Pattern[str] = _RCPT_LINE,
-                stop: re.Pattern[str] | None = None) -> list[Block]:
-    """Blocks of (address line + following lines up to a blank line or the next address)."""
+                stop: re.Pattern[str] | None = None, strict: bool = False) -> list[Block]:
+    """Blocks of (address line + following lines up to a blank line or the next address).
+
+    ``strict`` takes only addresses that open a line, not ones quoted inside an error line.
+    """
     excluded = {e.lower() for e in exclude if e}
     blocks: list[Block] = []
     current: Block | None = None
@@ -89,7 +92,7 @@ def scan_blocks(text: str, exclude: Iterable[str] = (), rcpt_line: re.Pattern[st
                     current = Block(addr, [after] if after.strip() else [])
                     blocks.append(current)
                     continue
-            elif _has_error(line):
+            elif _has_error(line) and not strict:
                 found = [a for a in (clean_address(x.group(0)) for x in ADDRESS.finditer(line)) if a]
                 found = [a for a in found if a not in excluded]
                 if len(found) == 1:
@@ -110,6 +113,9 @@ def _has_code(text: str) -> bool:
 
 def _has_error(text: str) -> bool:
     return bool(_ERROR_WORDS.search(text))
+
+
+has_error = _has_error
 
 
 def block_facts(block: Block) -> RecipientFacts:
@@ -141,9 +147,23 @@ def merge_blocks(blocks: list[Block]) -> list[Block]:
 
 
 def scan_recipients(text: str, exclude: Iterable[str] = ()) -> list[RecipientFacts]:
-    """The generic reading: every address block with error words in it."""
+    """The generic reading: every address block with error words in it.
+
+    Addresses in ``exclude`` (the bounce's own From and To) are skipped, unless nothing else is
+    found: people test by mailing themselves, so the failed address can be the bounce's To.
+    """
+    found = _scan(text, exclude)
+    excluded = [e for e in exclude if e]
+    if not found and excluded:
+        found = _scan(text, excluded[:1], strict=True)
+    if not found:
+        found = transcript_recipients(text)
+    return found
+
+
+def _scan(text: str, exclude: Iterable[str], strict: bool = False) -> list[RecipientFacts]:
     body = cut_at_original(text)
-    blocks = merge_blocks(scan_blocks(body, exclude))
+    blocks = merge_blocks(scan_blocks(body, exclude, strict=strict))
     with_errors = [b for b in blocks if _has_error(b.text)]
     if not with_errors and blocks:
         # "was not delivered to:\n\n  addr\n\nbecause:\n\n  reason": the address stands
@@ -258,3 +278,35 @@ def attach_commands(recipients: list[RecipientFacts], human: str) -> None:
     for r in recipients:
         if r.smtp_command is None:
             r.smtp_command = found.get(r.recipient or "") or (found.get("") if len(recipients) == 1 else None)
+
+
+_IN_LINE = re.compile(r"^\s*In:\s+(\S+)(.*)$")
+_OUT_LINE = re.compile(r"^\s*Out:\s+([45]\d\d[ -].*)$")
+
+
+def transcript_recipients(text: str) -> list[RecipientFacts]:
+    """Postfix's "Transcript of session follows" (``In:``/``Out:`` lines) for a failed session.
+
+    The recipients are the RCPT TO arguments; the failure is the first 4xx/5xx reply, at the
+    command sent just before it.
+    """
+    if "Out:" not in text or "In:" not in text:
+        return []
+    rcpts: list[str] = []
+    command: str | None = None
+    for line in text.split("\n"):
+        m = _IN_LINE.match(line)
+        if m:
+            command = m.group(1).upper()
+            if command == "RCPT":
+                a = clean_address(m.group(2).split("ORCPT")[0])
+                if a:
+                    rcpts.append(a)
+            continue
+        o = _OUT_LINE.match(line)
+        if o and rcpts:
+            reply = one_line(o.group(1))
+            return [RecipientFacts(recipient=a, status=first_status(reply), reply_code=first_reply_code(reply),
+                                   diagnostic=reply, smtp_command=command, evidence=[line.strip()])
+                    for a in dict.fromkeys(rcpts)]
+    return []

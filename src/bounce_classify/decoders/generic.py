@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from ..message import Message
 from ..model import Facts, RecipientFacts
-from ._common import body_text, clean_address, new_facts, original_from_text
+from ._common import addresses, body_text, clean_address, cut_at_original, new_facts, original_from_text, original_part
 from ._dsn import recipients_from_text
 from ._signals import looks_like_bounce, sender_addresses
-from ._textscan import error_paragraph, scan_recipients
+from ._textscan import error_paragraph, has_error, scan_recipients
 
 
 class Generic:
@@ -29,12 +29,28 @@ class Generic:
             failed = [a for a in (clean_address(v) for v in msg.headers.get_all("x-failed-recipients")) if a]
             diag = error_paragraph(text)
             recipients = [RecipientFacts(recipient=a, diagnostic=diag) for a in failed]
+        original = original_part(msg) or original_from_text(text)
+        if not recipients and original is not None:
+            # a bounce that names nobody ("Delivery report unavailable", an empty DSN): the
+            # returned original's single To is whom it was for
+            to = [a for a in addresses(original.get("to") or "") if a not in exclude]
+            if len(set(to)) == 1:
+                diag = error_paragraph(text) or _error_line(text)
+                recipients = [RecipientFacts(recipient=to[0], diagnostic=diag,
+                                             evidence=[f"To: {to[0]} (returned original)"])]
         if not recipients:
             return None
         facts = new_facts(self.name, msg, recipients, context=text[:4000])
         if facts.original_headers is None:
-            facts.original_headers = original_from_text(text)
+            facts.original_headers = original
         return facts
+
+
+def _error_line(text: str) -> str | None:
+    for line in cut_at_original(text).split("\n"):
+        if has_error(line):
+            return line.strip() or None
+    return None
 
 
 DECODER = Generic()

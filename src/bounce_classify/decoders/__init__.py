@@ -64,15 +64,16 @@ def decode(msg: Message) -> Facts | None:
     A bounce forwarded as an attachment (an administrator's "FW: Returned mail") is read from
     the attached message when the outer one is not a bounce itself.
     """
-    facts = _decode_one(msg)
-    if facts is not None:
-        return facts
-    for part in msg.walk():
-        if part is not msg and part.content_type == "message/rfc822":
-            inner = part.message
-            if inner is not None and inner.content_type == "multipart/report":
-                return _decode_one(Message(part.payload.lstrip(b"\n")))
-    return None
+    if msg.content_type != "multipart/report":
+        for part in msg.walk():
+            if part is not msg and part.content_type == "message/rfc822":
+                inner = part.message
+                if inner is not None and inner.content_type == "multipart/report":
+                    facts = _decode_one(Message(part.payload.lstrip(b"\n")))
+                    if facts is not None:
+                        return facts
+                break
+    return _decode_one(msg)
 
 
 def _decode_one(msg: Message) -> Facts | None:

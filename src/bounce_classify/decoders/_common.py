@@ -11,7 +11,7 @@ from ..model import Facts, RecipientFacts
 
 ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]{1,128}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,10}")
 STATUS = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d]|\.\d)")
-REPLY = re.compile(r"(?:^|[\s:;(<\"'#])([245][0-5]\d)(?=[\s\-,;:)>\]]|\.(?!\d)|$)")
+REPLY = re.compile(r"(?:^|[\s:;(<\"'#\[])([245][0-5]\d)(?=[\s\-,;:)>\]]|\.(?!\d)|$)")
 SPACES = re.compile(r"\s+")
 TAGS = re.compile(r"<[^<>]{0,2000}>")
 

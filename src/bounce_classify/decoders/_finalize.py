@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from ..message import Message
 from ..model import Facts
 from ._common import (
@@ -26,6 +28,9 @@ def finalize(facts: Facts, msg: Message) -> Facts:
     return facts
 
 
+_RELAYED_REPLY = re.compile(r"^[45]\d\d <[^>]{1,300}>\.\.\. ([45]\d\d) ")
+
+
 def normalise_recipients(facts: Facts) -> Facts:
     """One-line diagnostics, the most precise status, reply code, command and ISO times."""
     for r in facts.recipients:
@@ -45,6 +50,10 @@ def normalise_recipients(facts: Facts) -> Facts:
                     r.status = same_class[0]
         if r.reply_code is None:
             r.reply_code = first_reply_code(diag)
+        relayed = _RELAYED_REPLY.match(diag)
+        if relayed and r.reply_code == diag[:3]:
+            # Sendmail's own "554 <addr>... 550 Host unknown": the remote server said 550
+            r.reply_code = relayed.group(1)
         if r.smtp_command is None:
             r.smtp_command = detect_command(diag) or _command_near(facts.context, r.recipient)
         r.timestamp = iso_time(r.timestamp) or iso_time(facts.timestamp)

@@ -33,7 +33,13 @@ def normalise_newlines(raw: bytes) -> bytes:
 
 
 def decode_bytes(data: bytes, charset: str | None = None) -> str:
-    """Decode leniently: the declared charset, else UTF-8, else Latin-1."""
+    """Decode leniently: the declared charset, else UTF-8, else Latin-1.
+
+    Japanese mail often carries ISO-2022-JP without saying so; its escape sequences give it away.
+    """
+    if (not charset or charset.strip().strip('"').lower() in ("us-ascii", "ascii")) and (
+            b"\x1b$B" in data or b"\x1b$@" in data):
+        charset = "iso-2022-jp"
     if charset:
         cs = charset.strip().strip('"').lower()
         if cs in ("us-ascii", "ascii", "ansi_x3.4-1968"):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from ..message import Message
 from ..model import Facts, RecipientFacts
-from ._common import addresses, body_text, clean_address, cut_at_original, new_facts, original_from_text, original_part
+from ._common import addresses, body_text, clean_address, new_facts, original_from_text, original_part
 from ._dsn import recipients_from_text
 from ._signals import looks_like_bounce, sender_addresses
-from ._textscan import error_paragraph, has_error, scan_recipients
+from ._textscan import error_paragraph, scan_recipients
 
 
 class Generic:
@@ -35,7 +35,7 @@ class Generic:
             # returned original's single To is whom it was for
             to = [a for a in addresses(original.get("to") or "") if a not in exclude]
             if len(set(to)) == 1:
-                diag = error_paragraph(text) or _error_line(text)
+                diag = error_paragraph(text)
                 recipients = [RecipientFacts(recipient=to[0], diagnostic=diag,
                                              evidence=[f"To: {to[0]} (returned original)"])]
         if not recipients:
@@ -44,13 +44,6 @@ class Generic:
         if facts.original_headers is None:
             facts.original_headers = original
         return facts
-
-
-def _error_line(text: str) -> str | None:
-    for line in cut_at_original(text).split("\n"):
-        if has_error(line):
-            return line.strip() or None
-    return None
 
 
 DECODER = Generic()

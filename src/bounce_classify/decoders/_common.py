@@ -21,6 +21,10 @@ _COMMANDS = (
     (re.compile(r"\b(?:in reply to|after|while sending|during|response to|failed at|at)\s+(?:the\s+)?"
                 r"(RCPT(?: TO)?|MAIL(?: FROM)?|DATA|EHLO|HELO|STARTTLS|AUTH|BDAT|CONNECT)\b", re.I), None),
     (re.compile(r">>> (RCPT|MAIL|DATA|EHLO|HELO|STARTTLS|AUTH)", re.I), None),
+    (re.compile(r"\b(?:does not|did not|didn't) like (?:our )?recipient\b", re.I), "RCPT"),
+    (re.compile(r"\b(?:does not|did not|didn't) like (?:our )?sender\b", re.I), "MAIL"),
+    (re.compile(r"\b(?:does not|did not|didn't) like our final DATA\b", re.I), "DATA"),
+    (re.compile(r"\b(?:does not|did not|didn't) like our (RCPT(?: TO)?|MAIL(?: FROM)?|DATA|EHLO|HELO)\b", re.I), None),
     (re.compile(r"\[(RCPT_TO|MAIL_FROM|DATA|EHLO)\]"), None),
     (re.compile(r"\b(RCPT TO|MAIL FROM) response\b", re.I), None),
     (re.compile(r"\bSMTP AUTH\b|\bAUTH(?:ENTICATION)? (?:failed|unsuccessful|credentials invalid)", re.I), "AUTH"),

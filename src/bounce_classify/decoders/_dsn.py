@@ -79,8 +79,17 @@ def recipient_from_block(block: dict[str, str]) -> RecipientFacts:
         smtp_command=detect_command(diag),
         timestamp=one_line(block.get("last-attempt-date") or block.get("arrival-date")),
         evidence=evidence,
-        labels={"diagnostic_type": dtype} if dtype else {},
+        labels=_labels(block, dtype),
     )
+
+
+def _labels(block: dict[str, str], dtype: str) -> dict[str, str]:
+    labels = {"diagnostic_type": dtype} if dtype else {}
+    category = block.get("x-powermta-bouncecategory")
+    if category:
+        # PowerMTA classifies every bounce itself, e.g. bad-mailbox, quota-issues, spam-related
+        labels["bounce_category"] = category.strip().lower()
+    return labels
 
 
 def recipients_from_text(text: str) -> tuple[dict[str, str], list[RecipientFacts]]:

@@ -10,7 +10,8 @@ import pytest
 from bounce_classify import classify
 
 FIXTURES = Path(__file__).parent / "fixtures"
-FIELDS = ("kind", "recipient", "status", "reply_code", "reason", "hop", "permanent", "hard_bounce", "decoded_by")
+FIELDS = ("kind", "recipient", "status", "reply_code", "reason", "hop", "permanent", "hard_bounce", "decoded_by",
+          "smtp_command")
 
 
 def _cases():

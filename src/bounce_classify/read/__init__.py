@@ -8,6 +8,7 @@ message so memory does not grow with the archive.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -126,6 +127,10 @@ def _from_stream(source: str, fh: BinaryIO, single: bool = False) -> Iterator[It
         yield from _json_items(source, data)
         return
     if not single and _MBOX_FROM.match(head):
+        if b"\n" not in head and b"\r" in head:
+            # CR-only line ends (classic Mac OS): the line splitter needs LF
+            data = _read_all(fh, head).replace(b"\r", b"\n")
+            fh, head = io.BytesIO(data), b""
         yield from _mbox_items(source, fh, head)
         return
     yield Item(source, 1, _read_all(fh, head))

@@ -85,3 +85,25 @@ def test_original_header_option_adds_named_headers() -> None:
     assert r.original is not None
     assert r.original["headers"] == {"X-List-Subscriber": "4711"}
     assert r.original["message_id"] == "jan-update-0001@sender.example"
+
+
+@pytest.mark.parametrize("ending", [b"\n", b"\r\n", b"\r"])
+def test_mbox_with_any_line_end_yields_every_message(tmp_path: Path, ending: bytes) -> None:
+    bounces = [(FIXTURES / "postfix" / "mailbox-full-text.eml").read_bytes(),
+               (FIXTURES / "sendmail" / "user-unknown.eml").read_bytes()]
+    box = b""
+    for raw in bounces:
+        box += b"From MAILER-DAEMON  Mon Feb  2 10:00:00 2026\n" + raw.replace(b"\r\n", b"\n").rstrip(b"\n") + b"\n\n"
+    path = tmp_path / "archive"
+    path.write_bytes(box.replace(b"\n", ending))
+    batches = list(classify_paths([str(path)]))
+    assert [type(b) for b in batches] == [list, list]
+    assert [b[0].message for b in batches] == [1, 2]  # type: ignore[index]
+    assert all(b[0].kind == "bounce" and b[0].recipient for b in batches)  # type: ignore[index]
+
+
+@pytest.mark.parametrize("name", ["bounce-in-sns-envelope.json", "complaint.json"])
+def test_classify_accepts_notification_json_bytes(name: str) -> None:
+    raw = (FIXTURES / "ses-notification" / name).read_bytes()
+    results = classify(raw)
+    assert results and all(r.decoded_by == "ses-notification" for r in results)

@@ -127,3 +127,15 @@ def test_help_has_examples() -> None:
     p = run(["--help"])
     assert p.returncode == 0
     assert "bounce-classify < bounce.eml" in p.stdout.decode()
+
+
+def test_damaged_outlook_msg_is_a_clear_error_not_a_traceback(tmp_path: Path) -> None:
+    bad = tmp_path / "ndr.msg"
+    bad.write_bytes(bytes.fromhex("d0cf11e0a1b11ae1") + b"\0" * 600)  # OLE magic, nothing inside
+    good = FIXTURES / "postfix" / "mailbox-full-text.eml"
+    p = run(["--format", "jsonl", str(bad), str(good)])
+    assert p.returncode == 1
+    err = p.stderr.decode()
+    assert "Traceback" not in err
+    assert "ndr.msg" in err and ("msgconvert" in err or ".msg" in err)
+    assert [r["source"] for r in records(p.stdout)] == [str(good)]

@@ -136,6 +136,52 @@ def rules_cmd(
                               "origin": r.origin}))
 
 
+ses_app = typer.Typer(help="Amazon SES helpers: SMTP credentials.", no_args_is_help=True,
+                      rich_markup_mode=None)
+app.add_typer(ses_app, name="ses")
+
+SMTP_PASSWORD_HELP = """\
+Derive the SES SMTP password for a region from an IAM secret access key.
+
+The secret is read from standard input (one line) or, when stdin is a terminal or empty,
+from AWS_SECRET_ACCESS_KEY. It is never taken from the command line, where it would land
+in shell history and process listings. The SMTP user name is the IAM access key ID
+(--access-key-id or AWS_ACCESS_KEY_ID).
+
+\b
+Examples:
+  printf '%s' "$SECRET" | bounce-classify ses smtp-password --region eu-west-1
+  AWS_SECRET_ACCESS_KEY=... bounce-classify ses smtp-password --region us-east-1 < /dev/null
+"""
+
+
+@ses_app.command("smtp-password", help=SMTP_PASSWORD_HELP)
+def ses_smtp_password_cmd(
+    region: Annotated[str, typer.Option("--region", "-r", help="AWS region of the SES SMTP endpoint.")],
+    access_key_id: Annotated[str | None, typer.Option("--access-key-id", envvar="AWS_ACCESS_KEY_ID",
+                                                       help="IAM access key ID (the SMTP user name).")] = None,
+) -> None:
+    import os
+
+    from .ses.credentials import smtp_endpoint, smtp_password
+
+    secret = ""
+    if not sys.stdin.isatty():
+        secret = sys.stdin.readline().strip()
+    if not secret:
+        secret = os.environ.get("AWS_SECRET_ACCESS_KEY", "").strip()
+    if not secret:
+        raise _fail("no secret access key: pipe it on standard input or set AWS_SECRET_ACCESS_KEY")
+    try:
+        password = smtp_password(secret, region)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    endpoint = smtp_endpoint(region)
+    sys.stdout.write(f"SMTP user name: {access_key_id or '(your IAM access key ID)'}\n"
+                     f"SMTP password:  {password}\n"
+                     f"SMTP endpoint:  {endpoint} (STARTTLS on 587, 25 or 2587; TLS on 465 or 2465)\n")
+
+
 def main() -> None:
     try:
         app()

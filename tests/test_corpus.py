@@ -22,7 +22,7 @@ def test_corpus_scores_and_nothing_crashes(tmp_path: Path) -> None:
     s = json.loads(out.read_text())
     # floors that only move up: recipients found and rows fully right
     assert s["found"] / s["rows"] >= 0.97
-    assert s["exact"] / s["rows"] >= 0.78
+    assert s["exact"] / s["rows"] >= 0.80
 
 
 def test_no_crash_on_any_corpus_file_and_not_folder_is_clean() -> None:

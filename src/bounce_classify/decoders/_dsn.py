@@ -85,6 +85,10 @@ def recipient_from_block(block: dict[str, str]) -> RecipientFacts:
 
 def _labels(block: dict[str, str], dtype: str) -> dict[str, str]:
     labels = {"diagnostic_type": dtype} if dtype else {}
+    actual = strip_dsn_type(block.get("x-actual-recipient")) or ""
+    if actual.lstrip("\"").startswith("|"):
+        # delivered to a program ("|/usr/bin/procmail ..."): the local delivery agent failed
+        labels["local_delivery"] = "pipe"
     category = block.get("x-powermta-bouncecategory")
     if category:
         # PowerMTA classifies every bounce itself, e.g. bad-mailbox, quota-issues, spam-related

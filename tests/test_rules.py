@@ -35,6 +35,9 @@ def test_builtin_rules_load_and_use_the_vocabularies() -> None:
     ('[[rule]]\nreason = "blocked"\n', "rule #1: field 'id' is missing"),
     ('[[rule]]\nid = "x"\nreason = "blocked"\n[[rule]]\nid = "x"\nreason = "blocked"\n', "defined twice"),
     ("[[rule]\n", "not valid TOML"),
+    ('[[rule]]\nid = "x"\nreason = "blocked"\nwhen = { diagnostic = "@missing" }\n',
+     "rule 'x': 'diagnostic' refers to '@missing'"),
+    ('[phrases]\nempty = []\n', "[phrases] must map names to non-empty lists"),
 ])
 def test_invalid_rules_name_the_rule_field_and_problem(text: str, message: str) -> None:
     with pytest.raises(RuleError) as exc:
@@ -76,3 +79,18 @@ def test_regex_on_hostile_input_is_fast_enough_to_finish() -> None:
     ev = Evidence(kind="bounce", status=None, reply_code=None, diagnostic="a" * 50000 + "!", text="",
                   hosts=(), decoder="x", smtp_command=None, action=None, labels={})
     assert rules[0].matches(ev) is False
+
+
+def test_named_phrase_lists_are_shared_by_rules_of_the_same_file() -> None:
+    rules = load_rules_text(
+        '[phrases]\nfull = ["mailbox full", "over quota"]\n'
+        '[[rule]]\nid = "a"\nreason = "mailboxfull"\nwhen = { diagnostic = "@full" }\n'
+        '[[rule]]\nid = "b"\nreason = "systemfull"\nwhen = { diagnostic = ["disk", "@full"] }\n', "mine.toml")
+    from bounce_classify.rules.engine import Evidence
+
+    def ev(diag: str) -> Evidence:
+        return Evidence(kind="bounce", status=None, reply_code=None, diagnostic=diag, text=diag, hosts=(),
+                        decoder="x", smtp_command=None, action=None, labels={})
+
+    assert rules[0].matches(ev("user is over quota")) and not rules[0].matches(ev("disk"))
+    assert rules[1].matches(ev("mailbox full")) and rules[1].matches(ev("disk"))

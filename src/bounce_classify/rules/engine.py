@@ -95,9 +95,28 @@ def _pattern_test(attr: str, patterns: list[str]) -> Callable[[Evidence], bool]:
     return test
 
 
-def _compile(rule_id: str, when: dict[str, Any], origin: str) -> list[Callable[[Evidence], bool]]:
+def _expand(rule_id: str, key: str, value: Any, phrases: dict[str, list[str]], origin: str) -> Any:
+    """Replace ``"@name"`` items (or a whole ``"@name"`` value) by the file's named phrase list."""
+    items = [value] if isinstance(value, str) and value.startswith("@") else value
+    if not isinstance(items, list) or not any(isinstance(v, str) and v.startswith("@") for v in items):
+        return value
+    out: list[Any] = []
+    for v in items:
+        if isinstance(v, str) and v.startswith("@"):
+            if v[1:] not in phrases:
+                raise RuleError(f"{origin}: rule {rule_id!r}: {key!r} refers to {v!r}, but the file's "
+                                f"[phrases] table has no list {v[1:]!r}")
+            out.extend(phrases[v[1:]])
+        else:
+            out.append(v)
+    return out
+
+
+def _compile(rule_id: str, when: dict[str, Any], origin: str,
+             phrases: dict[str, list[str]] | None = None) -> list[Callable[[Evidence], bool]]:
     tests: list[Callable[[Evidence], bool]] = []
     for key, value in when.items():
+        value = _expand(rule_id, key, value, phrases or {}, origin)
         if key not in CONDITION_KEYS:
             raise RuleError(f"{origin}: rule {rule_id!r}: unknown condition {key!r} "
                             f"(known: {', '.join(sorted(CONDITION_KEYS))})")
@@ -194,7 +213,7 @@ def _check_remediation(rule_id: str, text: str, origin: str) -> None:
                             f"{{{name}}} (known: {', '.join(sorted(PLACEHOLDERS))})")
 
 
-def build_rule(raw: Any, origin: str, position: int) -> Rule:
+def build_rule(raw: Any, origin: str, position: int, phrases: dict[str, list[str]] | None = None) -> Rule:
     if not isinstance(raw, dict):
         raise RuleError(f"{origin}: rule #{position} is not a table")
     rule_id = raw.get("id")
@@ -227,7 +246,7 @@ def build_rule(raw: Any, origin: str, position: int) -> Rule:
         _check_remediation(rule_id, remediation, origin)
     return Rule(
         id=rule_id.strip(), when=when, reason=reason, hop=hop, fix_owner=owner, permanent=permanent,
-        remediation=remediation, origin=origin, tests=_compile(rule_id, when, origin),
+        remediation=remediation, origin=origin, tests=_compile(rule_id, when, origin, phrases),
     )
 
 
@@ -239,7 +258,11 @@ def load_rules_text(text: str, origin: str) -> list[Rule]:
     raw_rules = data.get("rule", [])
     if not isinstance(raw_rules, list):
         raise RuleError(f"{origin}: 'rule' must be an array of tables ([[rule]])")
-    rules = [build_rule(r, origin, i + 1) for i, r in enumerate(raw_rules)]
+    phrases = data.get("phrases", {})
+    if not isinstance(phrases, dict) or not all(
+            isinstance(v, list) and v and all(isinstance(x, str) for x in v) for v in phrases.values()):
+        raise RuleError(f"{origin}: [phrases] must map names to non-empty lists of strings")
+    rules = [build_rule(r, origin, i + 1, phrases) for i, r in enumerate(raw_rules)]
     seen: set[str] = set()
     for r in rules:
         if r.id in seen:

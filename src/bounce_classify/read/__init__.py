@@ -8,7 +8,6 @@ message so memory does not grow with the archive.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import re
@@ -127,11 +126,9 @@ def _from_stream(source: str, fh: BinaryIO, single: bool = False) -> Iterator[It
         yield from _json_items(source, data)
         return
     if not single and _MBOX_FROM.match(head):
-        if b"\n" not in head and b"\r" in head:
-            # CR-only line ends (classic Mac OS): the line splitter needs LF
-            data = _read_all(fh, head).replace(b"\r", b"\n")
-            fh, head = io.BytesIO(data), b""
-        yield from _mbox_items(source, fh, head)
+        # CR-only line ends (classic Mac OS) split on CR; still streamed, nothing is cut
+        sep = b"\r" if b"\n" not in head and b"\r" in head else b"\n"
+        yield from _mbox_items(source, fh, head, sep)
         return
     yield Item(source, 1, _read_all(fh, head))
 
@@ -145,13 +142,13 @@ def _read_all(fh: BinaryIO, head: bytes) -> bytes:
     return head + (rest or b"")
 
 
-def _mbox_items(source: str, fh: BinaryIO, head: bytes) -> Iterator[Item]:
+def _mbox_items(source: str, fh: BinaryIO, head: bytes, sep: bytes = b"\n") -> Iterator[Item]:
     """Split an mbox at "From " lines that follow a blank line (or start the file)."""
     index = 0
     lines: list[bytes] = []
     size = 0
     prev_blank = True
-    for line in _lines(fh, head):
+    for line in _lines(fh, head, sep):
         if prev_blank and line.startswith(b"From ") and _MBOX_FROM.match(line):
             if lines:
                 index += 1
@@ -170,14 +167,16 @@ def _mbox_items(source: str, fh: BinaryIO, head: bytes) -> Iterator[Item]:
         yield Item(source, index, b"".join(lines))
 
 
-def _lines(fh: BinaryIO, head: bytes) -> Iterator[bytes]:
+def _lines(fh: BinaryIO, head: bytes, sep: bytes = b"\n") -> Iterator[bytes]:
     buf = head
     while True:
-        nl = buf.find(b"\n")
+        start = 0
+        nl = buf.find(sep)
         while nl >= 0:
-            yield buf[: nl + 1]
-            buf = buf[nl + 1:]
-            nl = buf.find(b"\n")
+            yield buf[start: nl + 1]
+            start = nl + 1
+            nl = buf.find(sep, start)
+        buf = buf[start:]
         chunk = fh.read(1 << 16)
         if not chunk:
             break

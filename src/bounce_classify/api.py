@@ -11,7 +11,7 @@ from typing import Any, BinaryIO
 from . import decoders
 from .message import Message, normalise_newlines
 from .model import Facts, RecipientFacts, Result
-from .read import Item, ReadError, iter_items
+from .read import Item, ReadError, iter_items, json_items
 from .rules import RuleSet, judge, ruleset
 
 _DEFAULT_RULES: RuleSet | None = None
@@ -42,18 +42,11 @@ def classify(raw: bytes, *, source: str = "-", message: int = 1, rules: RuleSet 
     """
     rs = rules or default_rules()
     if raw.lstrip()[:1] in (b"{", b"["):
-        try:
-            doc = json.loads(raw)
-        except ValueError:
-            doc = None
-        if isinstance(doc, dict):
-            return _classify_json(raw, source, message, rs, original_headers)
-        if isinstance(doc, list) and doc:
-            out: list[Result] = []
-            for i, entry in enumerate(doc):
-                out.extend(_classify_json(json.dumps(entry).encode("utf-8"), source, message + i, rs,
-                                          original_headers))
-            return out
+        # one document, an array or JSON Lines: the same reading as for JSON files
+        out: list[Result] = []
+        for item in json_items(source, raw):
+            out.extend(_classify_json(item.data, source, message + item.index - 1, rs, original_headers))
+        return out
     return _classify_mime(raw, source, message, rs, original_headers)
 
 

@@ -123,7 +123,7 @@ def _from_stream(source: str, fh: BinaryIO, single: bool = False) -> Iterator[It
     stripped = head.lstrip()
     if stripped[:1] in (b"{", b"["):
         data = _read_all(fh, head)
-        yield from _json_items(source, data)
+        yield from json_items(source, data)
         return
     if not single and _MBOX_FROM.match(head):
         # CR-only line ends (classic Mac OS) split on CR; still streamed, nothing is cut
@@ -185,7 +185,7 @@ def _lines(fh: BinaryIO, head: bytes, sep: bytes = b"\n") -> Iterator[bytes]:
         yield buf
 
 
-def _json_items(source: str, data: bytes) -> Iterator[Item]:
+def json_items(source: str, data: bytes) -> Iterator[Item]:
     """One item per JSON document: a single document, an array, or JSON Lines."""
     text = data.decode("utf-8", "replace")
     try:

@@ -26,3 +26,61 @@ def require_shared() -> Path:
     if not (CORPUS / "labels.jsonl").exists():
         pytest.skip("../shared/corpus is not present beside this checkout")
     return CORPUS
+
+
+def require_server(message: str) -> None:
+    """Skip a test whose system server is missing; under CI=true that is a failure."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def _postgres_bindir() -> Path | None:
+    for cand in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
+        if (cand / "initdb").exists() and (cand / "postgres").exists():
+            return cand
+    return None
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A real PostgreSQL server on loopback, started for the test session."""
+    import subprocess
+    import tempfile
+
+    bindir = _postgres_bindir()
+    if bindir is None:
+        require_server("PostgreSQL server is not installed (Debian package postgresql); .ci/run installs it")
+    assert bindir is not None
+    base = Path(tempfile.mkdtemp(prefix="bc-pg-"))
+    prefix: list[str] = []
+    if os.geteuid() == 0:  # initdb refuses to run as root: run the server as the postgres user
+        import pwd
+
+        try:
+            pw = pwd.getpwnam("postgres")
+        except KeyError:
+            require_server("running as root and there is no postgres user to run the server")
+        os.chown(base, pw.pw_uid, pw.pw_gid)
+        prefix = ["runuser", "-u", "postgres", "--"]
+    data = base / "data"
+    port = _free_port()
+    subprocess.run([*prefix, str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust",
+                    "-E", "UTF8", "--no-sync"], check=True, capture_output=True)
+    subprocess.run([*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-w", "-l", str(base / "log"), "-o",
+                    f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off", "start"],
+                   check=True, capture_output=True)
+    try:
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run([*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+                       capture_output=True)
+        shutil.rmtree(base, ignore_errors=True)

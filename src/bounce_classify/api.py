@@ -128,6 +128,7 @@ def _results(facts: Facts, source: str, index: int, digest: str, rules: RuleSet,
             reporting_mta=facts.reporting_mta, remote_mta=r.remote_mta, smtp_command=r.smtp_command,
             timestamp=r.timestamp, feedback_type=r.feedback_type, bounce=dict(facts.bounce),
             original=original, token=_token(digest, r.recipient, pos), evidence=tuple(r.evidence),
+            digest=digest,
         ))
     return out
 
@@ -142,7 +143,7 @@ def _not_bounce(source: str, index: int, digest: str, msg: Message | None) -> Re
         reply_code=None, diagnostic=None, reason="undefined", hop=None, permanent=None, hard_bounce=False,
         fix_owner=None, remediation=None, rule="not-bounce", decoded_by="none", reporting_mta=None,
         remote_mta=None, smtp_command=None, timestamp=None, feedback_type=None, bounce=bounce,
-        original=None, token=_token(digest, None, 1),
+        original=None, token=_token(digest, None, 1), digest=digest,
     )
 
 

@@ -26,6 +26,8 @@ Examples:
   bounce-classify archive.mbox Maildir/ notices/ --format jsonl > results.jsonl
   bounce-classify --explain bounce.eml
   bounce-classify rules --check my-rules.toml
+  bounce-classify hook --ledger /var/lib/bounces/ledger.sqlite3 < bounce.eml
+  bounce-classify ledger suppressions --format csv
 """
 
 
@@ -33,6 +35,8 @@ class _DefaultToClassify(TyperGroup):
     """Run ``classify`` when the first argument is not a sub-command."""
 
     def parse_args(self, ctx, args):
+        if "--hook" in args:
+            args = ["hook", *[a for a in args if a != "--hook"]]
         if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h", "--version")):
             args = ["classify", *args]
         return super().parse_args(ctx, args)
@@ -70,11 +74,14 @@ def classify_cmd(
     explain: Annotated[bool, typer.Option("--explain", help="Show the decoder, evidence lines and the rule that fired.")] = False,
     rules: Annotated[list[Path] | None, typer.Option("--rules", help="Your own rules file (TOML), checked before the built-in rules. Repeatable.")] = None,
     original_header: Annotated[list[str] | None, typer.Option("--original-header", help="Add this header of the returned original to original.headers. Repeatable.")] = None,
+    sink: Annotated[list[str] | None, typer.Option("--sink", help="Also record results: ledger, or jsonl:PATH. Repeatable.")] = None,
+    ledger: Annotated[str | None, typer.Option("--ledger", envvar="BOUNCE_CLASSIFY_LEDGER", help="Ledger file, or a postgresql:// URL (default: in your data directory).")] = None,
 ) -> None:
     from .api import Failure, classify_paths
     from .render import renderer_for
 
     ruleset = _load_rules(rules)
+    sinks = _make_sinks(sink or [], ledger)
     chosen = fmt.value if fmt else ("table" if sys.stdout.isatty() else "jsonl")
     out = renderer_for(chosen, sys.stdout, explain)
     failed = 0
@@ -88,15 +95,210 @@ def classify_cmd(
                 continue
             for result in item:
                 out.write(result)
+            _record(sinks, item)
     except KeyboardInterrupt:
         out.close()
         raise typer.Exit(130) from None
     except BrokenPipeError:
         sys.stderr.close()
         raise typer.Exit(0) from None
+    finally:
+        for s in sinks:
+            s.close()
     out.close()
     if failed:
         raise typer.Exit(EXIT_INPUT_ERROR)
+
+
+def _policy(soft_bounces: int, soft_days: int):
+    from .ledger import Policy
+
+    try:
+        return Policy(soft_bounces=soft_bounces, soft_days=soft_days)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _make_sinks(specs: list[str], ledger: str | None, policy=None) -> list:
+    from .sinks import make_sink
+
+    try:
+        return [make_sink(spec, ledger, policy) for spec in specs]
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _record(sinks: list, results) -> None:
+    from .sinks import SinkError
+
+    for s in sinks:
+        try:
+            s.write(results)
+        except SinkError as exc:
+            raise _fail(f"{s.name}: {exc}", EXIT_INPUT_ERROR) from None
+
+
+HOOK_HELP = """\
+Read one bounce from standard input, as a mail hook, and record it.
+
+For a Postfix pipe transport, an aliases entry, a .forward file or a procmail recipe.
+Exit status 0: classified and recorded, ignored, or quarantined.  Exit status 75
+(EX_TEMPFAIL): a temporary problem (ledger locked or unwritable, internal error,
+deadline reached); the MTA keeps the message and retries.  Nothing is printed on
+success; on failure one line starting with an RFC 3463 code.
+
+\b
+Examples:
+  bounce-classify hook --ledger /var/lib/bounce-classify/ledger.sqlite3 < bounce.eml
+  bounce-classify hook --sink jsonl:/var/log/bounces.jsonl --sink ledger --log /var/log/bounce-hook.log
+"""
+
+
+@app.command("hook", help=HOOK_HELP)
+def hook_cmd(
+    sink: Annotated[list[str] | None, typer.Option("--sink", help="ledger (default), jsonl:PATH or stdout. Repeatable.")] = None,
+    ledger: Annotated[str | None, typer.Option("--ledger", envvar="BOUNCE_CLASSIFY_LEDGER", help="Ledger file, or a postgresql:// URL (default: in your data directory).")] = None,
+    quarantine: Annotated[str | None, typer.Option("--quarantine", help="Maildir that keeps messages that cannot be understood (default: in your data directory).")] = None,
+    max_size: Annotated[str, typer.Option("--max-size", help="Size cap; a larger message is quarantined unread (K, M, G suffixes).")] = "50M",
+    deadline: Annotated[float, typer.Option("--deadline", help="Seconds before giving up with exit 75; keep it below the MTA's command time limit.")] = 30.0,
+    log: Annotated[str, typer.Option("--log", help="syslog (facility mail), stderr, none, or a file path.")] = "syslog",
+    soft_bounces: Annotated[int, typer.Option("--soft-bounces", help="Soft bounces on different days that suppress an address.")] = 3,
+    soft_days: Annotated[int, typer.Option("--soft-days", help="Window, in days, for counting soft bounces.")] = 14,
+    rules: Annotated[list[Path] | None, typer.Option("--rules", help="Your own rules file (TOML), checked first. Repeatable.")] = None,
+) -> None:
+    from .hook import EX_TEMPFAIL, HookOptions, parse_size, run, setup_logging
+
+    try:
+        size = parse_size(max_size)
+        if deadline <= 0:
+            raise ValueError("the deadline must be positive")
+        setup_logging(log)
+        policy = _policy(soft_bounces, soft_days)
+        ruleset = _load_rules(rules)
+    except (ValueError, OSError, typer.Exit) as exc:
+        detail = str(exc) if not isinstance(exc, typer.Exit) else "bad rules file"
+        sys.stdout.write(f"4.3.5 bounce-classify: bad hook configuration: {detail}\n")
+        raise typer.Exit(EX_TEMPFAIL) from None
+    outcome = run(sys.stdin.buffer, HookOptions(sinks=sink or ["ledger"], ledger=ledger, quarantine=quarantine,
+                                                max_size=size, deadline=deadline, policy=policy, rules=ruleset))
+    if outcome.line:
+        sys.stdout.write(outcome.line + "\n")
+        sys.stdout.flush()
+    raise typer.Exit(outcome.code)
+
+
+ledger_app = typer.Typer(help="Query the ledger: statistics, suppressions, an address's history.",
+                         no_args_is_help=True, rich_markup_mode=None)
+app.add_typer(ledger_app, name="ledger")
+
+LedgerOpt = Annotated[str | None, typer.Option("--ledger", envvar="BOUNCE_CLASSIFY_LEDGER",
+                                               help="Ledger file, or a postgresql:// URL.")]
+
+
+def _open_ledger(target: str | None, must_exist: bool = True):
+    import os
+
+    from .ledger import LedgerError, default_ledger_path, open_ledger
+
+    path = target or os.environ.get("BOUNCE_CLASSIFY_LEDGER") or default_ledger_path()
+    if must_exist and "://" not in path and not os.path.exists(path):
+        raise _fail(f"no ledger at {path} (record bounces first, or give --ledger)", EXIT_INPUT_ERROR)
+    try:
+        return open_ledger(path)
+    except LedgerError as exc:
+        raise _fail(str(exc), EXIT_INPUT_ERROR) from None
+
+
+class StatsFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+@ledger_app.command("stats", help="Counts by kind, hop, reason, recipient domain and day.")
+def ledger_stats_cmd(
+    ledger: LedgerOpt = None,
+    fmt: Annotated[StatsFormat | None, typer.Option("--format", "-f", help="table or json; default: table on a terminal.")] = None,
+) -> None:
+    import json
+
+    with _open_ledger(ledger) as led:
+        stats = led.stats()
+    chosen = fmt.value if fmt else ("table" if sys.stdout.isatty() else "json")
+    if chosen == "json":
+        print(json.dumps(stats, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    console.print(f"{stats['records']} records, {stats['suppressed']} suppressed addresses")
+    for key, title in (("by_kind", "kind"), ("by_hop", "hop"), ("by_reason", "reason"),
+                       ("by_domain", "domain"), ("by_day", "day")):
+        table = Table(title=f"by {title}", header_style="bold")
+        table.add_column(title)
+        table.add_column("count", justify="right")
+        for k, v in stats[key].items():
+            table.add_row(str(k), str(v))
+        console.print(table)
+
+
+class ExportFormat(StrEnum):
+    csv = "csv"
+    jsonl = "jsonl"
+
+
+@ledger_app.command("suppressions", help="Export the suppressed addresses with the cause and the evidence record.")
+def ledger_suppressions_cmd(
+    ledger: LedgerOpt = None,
+    fmt: Annotated[ExportFormat, typer.Option("--format", "-f", help="csv or jsonl.")] = ExportFormat.csv,
+) -> None:
+    import csv
+    import json
+
+    with _open_ledger(ledger) as led:
+        if fmt is ExportFormat.jsonl:
+            for s in led.suppressions():
+                sys.stdout.write(json.dumps(s.to_dict(), ensure_ascii=False) + "\n")
+            return
+        w = csv.writer(sys.stdout)
+        w.writerow(["address", "cause", "reason", "since", "hop", "status", "diagnostic", "token", "source"])
+        for s in led.suppressions():
+            ev = s.evidence or {}
+            w.writerow([s.address, s.cause, s.reason or "", s.since, ev.get("hop") or "", ev.get("status") or "",
+                        ev.get("diagnostic") or "", ev.get("token") or "", ev.get("source") or ""])
+
+
+@ledger_app.command("show", help="An address's state and every record about it.")
+def ledger_show_cmd(address: Annotated[str, typer.Argument(help="The recipient address.")],
+                    ledger: LedgerOpt = None) -> None:
+    import json
+
+    with _open_ledger(ledger) as led:
+        hist = led.history(address)
+    if not sys.stdout.isatty():
+        print(json.dumps(hist, indent=2, ensure_ascii=False))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    console.print(f"[bold]{hist['address']}[/]: {hist['state']}"
+                  + (f" ({hist['cause']}, {hist['reason']}, since {hist['since']})" if hist["cause"] else ""))
+    table = Table(header_style="bold")
+    for col in ("when", "kind", "reason", "hop", "status", "diagnostic"):
+        table.add_column(col, overflow="fold")
+    for r in hist["records"]:
+        table.add_row(r["event_at"], r["kind"], r["reason"], r["hop"] or "-", r["status"] or "-",
+                      (r["diagnostic"] or "")[:120])
+    console.print(table)
+
+
+@ledger_app.command("forget", help="Delete an address's records and state from the ledger.")
+def ledger_forget_cmd(address: Annotated[str, typer.Argument(help="The recipient address.")],
+                      ledger: LedgerOpt = None) -> None:
+    with _open_ledger(ledger) as led:
+        n = led.forget(address)
+    print(f"{address}: {n} rows deleted" if n else f"{address}: not in the ledger")
 
 
 @app.command("rules", help="List the rules in the order they are tried, or check a rules file.")
@@ -183,10 +385,31 @@ def ses_smtp_password_cmd(
 
 
 def main() -> None:
+    args = sys.argv[1:]
+    if args[:1] == ["hook"] or "--hook" in args:
+        _main_hook()
+        return
     try:
         app()
     except BrokenPipeError:
         sys.exit(0)
+
+
+def _main_hook() -> None:
+    """In hook mode even a mistyped option must not make the MTA bounce the bounce: exit 75."""
+    try:
+        code = app(standalone_mode=False)
+    except typer.Exit as exc:
+        code = exc.exit_code
+    except Exception as exc:  # never a traceback to the MTA
+        if hasattr(exc, "format_message"):  # a usage error (bad option or value)
+            sys.stdout.write(f"4.3.5 bounce-classify: bad hook configuration: {exc.format_message()}\n")
+        else:
+            sys.stdout.write(f"4.3.0 bounce-classify: internal error: {type(exc).__name__}: {exc}\n")
+        code = 75
+    if code is None:
+        code = 0
+    sys.exit(code if isinstance(code, int) and code in (0, 75) else 75)
 
 
 if __name__ == "__main__":

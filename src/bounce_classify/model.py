@@ -98,6 +98,7 @@ class Result:
     token: str
     evidence: tuple[str, ...] = ()
     schema: int = SCHEMA_VERSION
+    digest: str = ""  # SHA-256 of the message (not in the contract; the ledger stores it)
 
     def to_dict(self) -> dict[str, Any]:
         return {

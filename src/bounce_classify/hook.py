@@ -1,0 +1,246 @@
+"""Hook mode: one message on stdin, from an MTA, unattended.
+
+The rules of a mail hook, kept here:
+
+* exit 0 when the message was classified and recorded, deliberately ignored, or
+  quarantined; exit 75 (EX_TEMPFAIL) for anything transient, so the MTA keeps the
+  message and retries.  Never 1, never a traceback;
+* nothing on stdout on success; on failure one line starting with an RFC 3463 code,
+  which the MTA puts in its log and queue;
+* a message that cannot be understood is kept whole in a quarantine Maildir;
+* an own deadline, below the MTA's time limit for the command.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import logging.handlers
+import os
+import signal
+import socket
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+EX_OK = 0
+EX_TEMPFAIL = 75
+
+DEFAULT_MAX_SIZE = 50 * 1024 * 1024
+DEFAULT_DEADLINE = 30.0
+
+log = logging.getLogger("bounce-classify.hook")
+
+
+class DeadlineReached(Exception):
+    pass
+
+
+@dataclass
+class HookOptions:
+    sinks: Sequence[str] = ("ledger",)
+    ledger: str | None = None
+    quarantine: str | None = None
+    max_size: int = DEFAULT_MAX_SIZE
+    deadline: float = DEFAULT_DEADLINE
+    policy: object | None = None
+    rules: object | None = None
+    original_headers: Sequence[str] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    code: int
+    line: str | None  # printed on stdout when not None (failures only)
+    records: int = 0
+    quarantined: str | None = None
+
+
+def default_quarantine() -> str:
+    from platformdirs import user_data_dir
+
+    return os.path.join(user_data_dir("bounce-classify", appauthor=False), "quarantine")
+
+
+def parse_size(text: str) -> int:
+    """``50M``, ``512k``, ``1G`` or a plain number of bytes."""
+    t = text.strip().upper().removesuffix("B")
+    mult = 1
+    if t[-1:] in ("K", "M", "G"):
+        mult = {"K": 1024, "M": 1024**2, "G": 1024**3}[t[-1]]
+        t = t[:-1]
+    try:
+        value = int(float(t) * mult)
+    except ValueError:
+        raise ValueError(f"not a size: {text!r} (use bytes, or a number with K, M or G)") from None
+    if value <= 0:
+        raise ValueError(f"the size must be positive: {text!r}")
+    return value
+
+
+# -- quarantine -------------------------------------------------------------------------
+
+def quarantine(directory: str, chunks: Sequence[bytes], rest: BinaryIO | None, digest: str) -> str:
+    """Deliver a message into a Maildir (tmp/ then rename into new/); returns the path.
+
+    The file name carries the message digest, so the same message quarantined on
+    every MTA retry is kept once.
+    """
+    for sub in ("tmp", "new", "cur"):
+        os.makedirs(os.path.join(directory, sub), mode=0o700, exist_ok=True)
+    tag = f".M{digest[:24]}."
+    for sub in ("new", "cur"):
+        for name in os.listdir(os.path.join(directory, sub)):
+            if tag in name:
+                return os.path.join(directory, sub, name)
+    host = socket.gethostname().replace("/", "\\057").replace(":", "\\072") or "localhost"
+    name = f"{int(time.time())}{tag}P{os.getpid()}.{host}"
+    tmp = os.path.join(directory, "tmp", name)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        for chunk in chunks:
+            _write_all(fd, chunk)
+        if rest is not None:
+            while True:
+                block = rest.read(1 << 20)
+                if not block:
+                    break
+                _write_all(fd, block)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    final = os.path.join(directory, "new", name)
+    os.rename(tmp, final)
+    dfd = os.open(os.path.join(directory, "new"), os.O_RDONLY)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
+    return final
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+# -- logging ----------------------------------------------------------------------------
+
+def setup_logging(target: str) -> None:
+    """``syslog`` (LOG_MAIL), ``stderr``, ``none``, or a file path."""
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    for h in list(log.handlers):
+        log.removeHandler(h)
+    handler: logging.Handler
+    if target == "none":
+        handler = logging.NullHandler()
+    elif target == "stderr":
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("bounce-classify[%(process)d]: %(message)s"))
+    elif target == "syslog":
+        try:
+            handler = logging.handlers.SysLogHandler(
+                address="/dev/log", facility=logging.handlers.SysLogHandler.LOG_MAIL)
+        except OSError:
+            handler = logging.NullHandler()  # no syslog daemon: stay silent rather than fail
+        handler.setFormatter(logging.Formatter("bounce-classify[%(process)d]: %(message)s"))
+    else:
+        handler = logging.FileHandler(target, encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s bounce-classify[%(process)d]: %(message)s"))
+    log.addHandler(handler)
+
+
+# -- the hook ---------------------------------------------------------------------------
+
+def _read_capped(stream: BinaryIO, cap: int) -> tuple[list[bytes], bool]:
+    """Read up to cap+1 bytes; returns the chunks and whether the cap was exceeded."""
+    chunks: list[bytes] = []
+    total = 0
+    while total <= cap:
+        block = stream.read(min(1 << 20, cap + 1 - total))
+        if not block:
+            return chunks, False
+        chunks.append(block)
+        total += len(block)
+    return chunks, True
+
+
+def _on_alarm(signum, frame):  # pragma: no cover - timing dependent
+    raise DeadlineReached()
+
+
+def run(stdin: BinaryIO, opts: HookOptions) -> Outcome:
+    """Classify one message from ``stdin`` and record it.  Never raises."""
+    start = time.monotonic()
+    qdir = opts.quarantine or default_quarantine()
+    chunks: list[bytes] = []
+    digest = ""
+    old = signal.signal(signal.SIGALRM, _on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, opts.deadline)
+    try:
+        chunks, over = _read_capped(stdin, opts.max_size)
+        digest = _digest(chunks)
+        if over:
+            path = quarantine(qdir, chunks, stdin, digest)
+            log.warning("message over the %d-byte size cap, quarantined as %s", opts.max_size, path)
+            return Outcome(EX_OK, None, 0, path)
+        raw = b"".join(chunks)
+        if not raw.strip():
+            log.info("empty message ignored")
+            return Outcome(EX_OK, None)
+        return _classify_and_record(raw, digest, qdir, opts, start)
+    except DeadlineReached:
+        log.error("deadline of %gs reached; the MTA will retry", opts.deadline)
+        return Outcome(EX_TEMPFAIL, f"4.3.0 bounce-classify: deadline of {opts.deadline:g}s reached")
+    except Exception as exc:  # an internal error: keep a copy, let the MTA retry
+        log.exception("internal error")
+        kept = ""
+        if chunks:
+            try:
+                kept = " (copy kept in " + quarantine(qdir, chunks, None, digest or _digest(chunks)) + ")"
+            except Exception:  # the quarantine itself failed; the MTA still has the message
+                kept = ""
+        return Outcome(EX_TEMPFAIL, f"4.3.0 bounce-classify: internal error: {type(exc).__name__}: {exc}{kept}")
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def _digest(chunks: Sequence[bytes]) -> str:
+    h = hashlib.sha256()
+    for c in chunks:
+        h.update(c)
+    return h.hexdigest()
+
+
+def _classify_and_record(raw: bytes, digest: str, qdir: str, opts: HookOptions, start: float) -> Outcome:
+    from .api import classify
+    from .sinks import SinkBusy, SinkError, make_sink
+
+    results = classify(raw, source="hook", rules=opts.rules,  # type: ignore[arg-type]
+                       original_headers=opts.original_headers)
+    understood = [r for r in results if r.kind != "not-bounce" and (r.recipient or r.kind != "bounce")]
+    quarantined = None
+    if not understood:
+        quarantined = quarantine(qdir, [raw], None, digest)
+        log.info("not understood as a bounce, quarantined as %s", quarantined)
+    busy_seconds = max(1.0, opts.deadline - (time.monotonic() - start) - 1.0)
+    for spec in opts.sinks:
+        sink = make_sink(spec, opts.ledger, opts.policy, busy_seconds)
+        try:
+            sink.write(results)
+        except SinkBusy as exc:
+            log.warning("%s: %s", sink.name, exc)
+            return Outcome(EX_TEMPFAIL, f"4.3.0 bounce-classify: {exc}; will retry", 0, quarantined)
+        except SinkError as exc:
+            log.error("%s: %s", sink.name, exc)
+            return Outcome(EX_TEMPFAIL, f"4.3.0 bounce-classify: {exc}", 0, quarantined)
+        finally:
+            sink.close()
+    for r in results:
+        log.info("%s kind=%s recipient=%s reason=%s hop=%s status=%s token=%s", r.bounce.get("message_id") or "-",
+                 r.kind, r.recipient or "-", r.reason, r.hop or "-", r.status or "-", r.token)
+    return Outcome(EX_OK, None, len(results), quarantined)

@@ -110,15 +110,6 @@ def classify_cmd(
         raise typer.Exit(EXIT_INPUT_ERROR)
 
 
-def _policy(soft_bounces: int, soft_days: int):
-    from .ledger import Policy
-
-    try:
-        return Policy(soft_bounces=soft_bounces, soft_days=soft_days)
-    except ValueError as exc:
-        raise _fail(str(exc)) from None
-
-
 def _make_sinks(specs: list[str], ledger: str | None, policy=None) -> list:
     from .sinks import make_sink
 
@@ -138,53 +129,15 @@ def _record(sinks: list, results) -> None:
             raise _fail(f"{s.name}: {exc}", EXIT_INPUT_ERROR) from None
 
 
-HOOK_HELP = """\
-Read one bounce from standard input, as a mail hook, and record it.
+@app.command("hook", add_help_option=False,
+             context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+             help="Read one bounce from standard input, as a mail hook, and record it (see: hook --help).")
+def hook_cmd(ctx: typer.Context) -> None:
+    # Hook options are parsed by the hook itself (bounce_classify.hook), which main() calls
+    # directly without loading this module; this entry only lists the command in --help.
+    from .hook import main as hook_main
 
-For a Postfix pipe transport, an aliases entry, a .forward file or a procmail recipe.
-Exit status 0: classified and recorded, ignored, or quarantined.  Exit status 75
-(EX_TEMPFAIL): a temporary problem (ledger locked or unwritable, internal error,
-deadline reached); the MTA keeps the message and retries.  Nothing is printed on
-success; on failure one line starting with an RFC 3463 code.
-
-\b
-Examples:
-  bounce-classify hook --ledger /var/lib/bounce-classify/ledger.sqlite3 < bounce.eml
-  bounce-classify hook --sink jsonl:/var/log/bounces.jsonl --sink ledger --log /var/log/bounce-hook.log
-"""
-
-
-@app.command("hook", help=HOOK_HELP)
-def hook_cmd(
-    sink: Annotated[list[str] | None, typer.Option("--sink", help="ledger (default), jsonl:PATH or stdout. Repeatable.")] = None,
-    ledger: Annotated[str | None, typer.Option("--ledger", envvar="BOUNCE_CLASSIFY_LEDGER", help="Ledger file, or a postgresql:// URL (default: in your data directory).")] = None,
-    quarantine: Annotated[str | None, typer.Option("--quarantine", help="Maildir that keeps messages that cannot be understood (default: in your data directory).")] = None,
-    max_size: Annotated[str, typer.Option("--max-size", help="Size cap; a larger message is quarantined unread (K, M, G suffixes).")] = "50M",
-    deadline: Annotated[float, typer.Option("--deadline", help="Seconds before giving up with exit 75; keep it below the MTA's command time limit.")] = 30.0,
-    log: Annotated[str, typer.Option("--log", help="syslog (facility mail), stderr, none, or a file path.")] = "syslog",
-    soft_bounces: Annotated[int, typer.Option("--soft-bounces", help="Soft bounces on different days that suppress an address.")] = 3,
-    soft_days: Annotated[int, typer.Option("--soft-days", help="Window, in days, for counting soft bounces.")] = 14,
-    rules: Annotated[list[Path] | None, typer.Option("--rules", help="Your own rules file (TOML), checked first. Repeatable.")] = None,
-) -> None:
-    from .hook import EX_TEMPFAIL, HookOptions, parse_size, run, setup_logging
-
-    try:
-        size = parse_size(max_size)
-        if deadline <= 0:
-            raise ValueError("the deadline must be positive")
-        setup_logging(log)
-        policy = _policy(soft_bounces, soft_days)
-        ruleset = _load_rules(rules)
-    except (ValueError, OSError, typer.Exit) as exc:
-        detail = str(exc) if not isinstance(exc, typer.Exit) else "bad rules file"
-        sys.stdout.write(f"4.3.5 bounce-classify: bad hook configuration: {detail}\n")
-        raise typer.Exit(EX_TEMPFAIL) from None
-    outcome = run(sys.stdin.buffer, HookOptions(sinks=sink or ["ledger"], ledger=ledger, quarantine=quarantine,
-                                                max_size=size, deadline=deadline, policy=policy, rules=ruleset))
-    if outcome.line:
-        sys.stdout.write(outcome.line + "\n")
-        sys.stdout.flush()
-    raise typer.Exit(outcome.code)
+    raise typer.Exit(hook_main(list(ctx.args)))
 
 
 ledger_app = typer.Typer(help="Query the ledger: statistics, suppressions, an address's history.",
@@ -387,29 +340,14 @@ def ses_smtp_password_cmd(
 def main() -> None:
     args = sys.argv[1:]
     if args[:1] == ["hook"] or "--hook" in args:
-        _main_hook()
-        return
+        # the hook's own fast start: no typer, no rich, only what one message needs
+        from .hook import main as hook_main
+
+        sys.exit(hook_main(args[1:] if args[0] == "hook" else [a for a in args if a != "--hook"]))
     try:
         app()
     except BrokenPipeError:
         sys.exit(0)
-
-
-def _main_hook() -> None:
-    """In hook mode even a mistyped option must not make the MTA bounce the bounce: exit 75."""
-    try:
-        code = app(standalone_mode=False)
-    except typer.Exit as exc:
-        code = exc.exit_code
-    except Exception as exc:  # never a traceback to the MTA
-        if hasattr(exc, "format_message"):  # a usage error (bad option or value)
-            sys.stdout.write(f"4.3.5 bounce-classify: bad hook configuration: {exc.format_message()}\n")
-        else:
-            sys.stdout.write(f"4.3.0 bounce-classify: internal error: {type(exc).__name__}: {exc}\n")
-        code = 75
-    if code is None:
-        code = 0
-    sys.exit(code if isinstance(code, int) and code in (0, 75) else 75)
 
 
 if __name__ == "__main__":

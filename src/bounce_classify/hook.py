@@ -244,3 +244,108 @@ def _classify_and_record(raw: bytes, digest: str, qdir: str, opts: HookOptions, 
         log.info("%s kind=%s recipient=%s reason=%s hop=%s status=%s token=%s", r.bounce.get("message_id") or "-",
                  r.kind, r.recipient or "-", r.reason, r.hop or "-", r.status or "-", r.token)
     return Outcome(EX_OK, None, len(results), quarantined)
+
+
+# -- the command line of the hook ---------------------------------------------------------
+# Parsed with argparse, not typer: a hook starts once per message, and this keeps its
+# start-up to what one message needs.
+
+HELP = """\
+Read one bounce from standard input, as a mail hook, and record it.
+
+For a Postfix pipe transport, an aliases entry, a .forward file or a procmail recipe.
+Exit status 0: classified and recorded, deliberately ignored, or quarantined.
+Exit status 75 (EX_TEMPFAIL): a temporary problem (ledger locked or unwritable,
+internal error, deadline reached, bad configuration); the MTA keeps the message and
+retries.  Nothing is printed on success; on failure one line starting with an
+RFC 3463 code, which the MTA logs.
+"""
+
+EPILOG = """\
+examples:
+  bounce-classify hook --ledger /var/lib/bounce-classify/ledger.sqlite3 < bounce.eml
+  bounce-classify hook --sink jsonl:/var/log/bounces.jsonl --sink ledger --log /var/log/bounce-hook.log
+"""
+
+
+class _Parser:
+    """argparse that reports mistakes as a value instead of exiting with status 2."""
+
+    def __init__(self) -> None:
+        import argparse
+
+        class Quiet(argparse.ArgumentParser):
+            def error(self, message: str):
+                raise ValueError(message)
+
+        p = Quiet(prog="bounce-classify hook", description=HELP, epilog=EPILOG,
+                  formatter_class=argparse.RawDescriptionHelpFormatter)
+        p.add_argument("--sink", action="append", metavar="SINK",
+                       help="ledger (the default), jsonl:PATH or stdout; repeatable")
+        p.add_argument("--ledger", metavar="PATH|URL", default=os.environ.get("BOUNCE_CLASSIFY_LEDGER"),
+                       help="ledger file, or a postgresql:// URL (env BOUNCE_CLASSIFY_LEDGER; "
+                            "default: ledger.sqlite3 in your data directory)")
+        p.add_argument("--quarantine", metavar="DIR",
+                       help="Maildir for messages that cannot be understood (default: in your data directory)")
+        p.add_argument("--max-size", default="50M", metavar="SIZE",
+                       help="size cap; a larger message is quarantined unread (K, M, G suffixes; default 50M)")
+        p.add_argument("--deadline", type=float, default=DEFAULT_DEADLINE, metavar="SECONDS",
+                       help="give up with exit 75 after this long; keep it below the MTA's command "
+                            "time limit (default 30)")
+        p.add_argument("--log", default="syslog", metavar="WHERE",
+                       help="syslog (facility mail, the default), stderr, none, or a file path")
+        p.add_argument("--soft-bounces", type=int, default=3, metavar="N",
+                       help="soft bounces on different days that suppress an address (default 3)")
+        p.add_argument("--soft-days", type=int, default=14, metavar="DAYS",
+                       help="window for counting soft bounces (default 14)")
+        p.add_argument("--rules", action="append", metavar="FILE",
+                       help="your own rules file (TOML), tried first; repeatable")
+        p.add_argument("--original-header", action="append", metavar="NAME",
+                       help="add this header of the returned original to original.headers; repeatable")
+        self.parser = p
+
+
+def main(argv: Sequence[str]) -> int:
+    """The hook's command line.  Returns 0 or 75, and writes at most one line to stdout."""
+    import sys
+
+    try:
+        if "-h" in argv or "--help" in argv:
+            _Parser().parser.print_help()
+            return EX_OK
+        args = _Parser().parser.parse_args(list(argv))
+        opts = _options(args)
+        setup_logging(args.log)
+    except Exception as exc:  # configuration mistakes defer: the admin fixes them, the MTA retries
+        sys.stdout.write(f"4.3.5 bounce-classify: bad hook configuration: {exc}\n")
+        return EX_TEMPFAIL
+    outcome = run(sys.stdin.buffer, opts)
+    if outcome.line:
+        sys.stdout.write(outcome.line + "\n")
+        sys.stdout.flush()
+    return outcome.code
+
+
+def _options(args) -> HookOptions:
+    from .ledger import Policy
+    from .sinks import make_sink
+
+    sinks = args.sink or ["ledger"]
+    for spec in sinks:
+        make_sink(spec, args.ledger)  # raises ValueError for an unknown sink
+    if args.deadline <= 0:
+        raise ValueError("the deadline must be positive")
+    policy = Policy(soft_bounces=args.soft_bounces, soft_days=args.soft_days)
+    rules = None
+    if args.rules:
+        from pathlib import Path
+
+        from .rules import RuleError, ruleset
+
+        try:
+            rules = ruleset([Path(r) for r in args.rules])
+        except RuleError as exc:
+            raise ValueError(str(exc)) from None
+    return HookOptions(sinks=sinks, ledger=args.ledger, quarantine=args.quarantine,
+                       max_size=parse_size(args.max_size), deadline=args.deadline, policy=policy, rules=rules,
+                       original_headers=tuple(args.original_header or ()))

@@ -6,6 +6,8 @@
 Measures, on this machine:
   (a) whole-corpus throughput: one process over every message file in the corpus;
   (b) single-message latency: `bounce-classify < one.eml`, whole process, median of --runs;
+      and `bounce-classify hook` (the mail-hook path, recording into a ledger);
+  (e) pathological messages: 25 MB with one 20 MB line, 10,000 nested parts, 10,000 sibling parts;
   and, for reference, a plain `python -c pass` start-up.
 """
 
@@ -35,6 +37,24 @@ def timed(cmd: list[str], stdin: bytes | None = None) -> float:
     return time.perf_counter() - t0
 
 
+HEAD = (b"From: MAILER-DAEMON@example.org\r\nTo: sender@example.org\r\n"
+        b"Subject: Undelivered Mail Returned to Sender\r\nMIME-Version: 1.0\r\n")
+TEXT = b"Content-Type: text/plain\r\n\r\n<gone@example.net>: host mx.example.net said: 550 5.1.1 unknown user\r\n"
+
+
+def pathological() -> dict[str, bytes]:
+    """The hook issue's hostile shapes, built in memory."""
+    big = (HEAD + b'Content-Type: multipart/mixed; boundary="B"\r\n\r\n--B\r\n' + TEXT +
+           b"--B\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+           b"QUJD" * (20 * 1024 * 1024 // 4) + b"\r\n" + b"x" * (5 * 1024 * 1024) + b"\r\n--B--\r\n")
+    nested = HEAD + b"".join(b'Content-Type: multipart/mixed; boundary="n%d"\r\n\r\n--n%d\r\n' % (i, i)
+                             for i in range(10000)) + TEXT + b"".join(b"\r\n--n%d--\r\n" % i
+                                                                     for i in reversed(range(10000)))
+    wide = (HEAD + b'Content-Type: multipart/mixed; boundary="W"\r\n\r\n' + (b"--W\r\n" + TEXT) * 10000 +
+            b"--W--\r\n")
+    return {"25MB, one 20MB line": big, "10,000 nested parts": nested, "10,000 sibling parts": wide}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
@@ -57,6 +77,19 @@ def main() -> int:
     one = (args.corpus / "maildir" / "bsd" / "lhost-postfix-01.eml").read_bytes()
     lat = [timed(exe, stdin=one) for _ in range(args.runs)]
     results["single_message_latency_ms"] = round(statistics.median(lat) * 1000, 1)
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        hook = [sys.executable, "-m", "bounce_classify", "hook", "--log", "none", "--ledger", f"{tmp}/l.sqlite3",
+                "--quarantine", f"{tmp}/q"]
+        lat = [timed(hook, stdin=one) for _ in range(args.runs)]
+    results["hook_latency_ms"] = round(statistics.median(lat) * 1000, 1)
+    from bounce_classify import classify
+
+    for name, data in pathological().items():
+        t0 = time.perf_counter()
+        classify(data)
+        results[f"pathological {name} (s)"] = round(time.perf_counter() - t0, 3)
     base = [timed([sys.executable, "-c", "pass"]) for _ in range(args.runs)]
     results["python_startup_ms"] = round(statistics.median(base) * 1000, 1)
     width = max(len(k) for k in results)

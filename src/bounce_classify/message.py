@@ -48,7 +48,7 @@ def decode_bytes(data: bytes, charset: str | None = None) -> str:
             cs = "iso2022_jp_ext" if cs == "iso-2022-jp" else cs.replace("-", "_")
         try:
             codecs.lookup(cs)
-        except LookupError:
+        except (LookupError, ValueError):  # unknown, or not a name at all (NUL bytes)
             cs = ""
         if cs:
             try:

@@ -1,0 +1,103 @@
+"""Hostile input: mutated bounces never make the classifier raise, and always give records.
+
+Seeds are the project's own fixtures, plus the shared corpus when it sits beside the
+checkout.  HYPOTHESIS_EXAMPLES sets the number of examples (default 3000); the longer
+run is ``python3 benchmarks/fuzz.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bounce_classify import classify
+
+FIXTURES = Path(__file__).parent / "fixtures"
+CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "set-of-emails"
+EXAMPLES = int(os.environ.get("HYPOTHESIS_EXAMPLES", "3000"))
+
+
+def _seeds() -> list[bytes]:
+    files = sorted(p for p in FIXTURES.rglob("*") if p.suffix in (".eml", ".json", ".mbox"))
+    if CORPUS.exists():
+        files += sorted(CORPUS.rglob("*.eml"))[::7]
+    return [p.read_bytes() for p in files]
+
+
+SEEDS = _seeds()
+
+
+def truncate(data: bytes, at: int) -> bytes:
+    return data[: at % (len(data) + 1)]
+
+
+def flip_bits(data: bytes, positions: list[int]) -> bytes:
+    buf = bytearray(data)
+    for p in positions:
+        if buf:
+            buf[p % len(buf)] ^= 1 << (p % 8)
+    return bytes(buf)
+
+
+def huge_header(data: bytes, n: int) -> bytes:
+    return b"X-Filler: " + b"a" * (n * 1000) + b"\r\n" + b"Received: from x\r\n" * n + data
+
+
+def deep_nesting(data: bytes, depth: int) -> bytes:
+    head = b"MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"z0\"\r\n\r\n"
+    body = b"".join(b"--z%d\r\nContent-Type: multipart/mixed; boundary=\"z%d\"\r\n\r\n" % (i, i + 1)
+                    for i in range(depth))
+    return head + body + data + b"".join(b"\r\n--z%d--\r\n" % i for i in reversed(range(depth + 1)))
+
+
+def bad_charset(data: bytes, name: str) -> bytes:
+    return data.replace(b"charset=", b"charset=" + name.encode("ascii", "replace") + b"x", 3).replace(
+        b"Subject: ", b"Subject: =?" + name.encode("ascii", "replace") + b"?Q?=FF=FE?= ", 1)
+
+
+def nul_bytes(data: bytes, positions: list[int]) -> bytes:
+    buf = bytearray(data)
+    for p in positions:
+        buf.insert(p % (len(buf) + 1), 0)
+    return bytes(buf)
+
+
+def giant_base64(data: bytes, kib: int) -> bytes:
+    return data.replace(b"\r\n\r\n", b"\r\n\r\n" + b"QUJD" * (kib * 256) + b"\r\n", 1).replace(
+        b"\n\n", b"\n\n" + b"QUJD" * (kib * 256) + b"\n", 1)
+
+
+MUTATIONS = st.one_of(
+    st.builds(lambda at: (truncate, at), st.integers(0, 1 << 20)),
+    st.builds(lambda ps: (flip_bits, ps), st.lists(st.integers(0, 1 << 20), min_size=1, max_size=40)),
+    st.builds(lambda n: (huge_header, n), st.integers(1, 200)),
+    st.builds(lambda d: (deep_nesting, d), st.integers(1, 300)),
+    st.builds(lambda name: (bad_charset, name), st.text(min_size=1, max_size=20)),
+    st.builds(lambda ps: (nul_bytes, ps), st.lists(st.integers(0, 1 << 20), min_size=1, max_size=40)),
+    st.builds(lambda k: (giant_base64, k), st.integers(1, 2048)),
+)
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@given(seed=st.sampled_from(SEEDS), mutations=st.lists(MUTATIONS, min_size=1, max_size=3))
+def test_mutated_messages_always_give_records(seed: bytes, mutations) -> None:
+    data = seed
+    for fn, arg in mutations:
+        data = fn(data, arg)
+    results = classify(data, source="fuzz")
+    assert results, "every message gets at least one record"
+    for r in results:
+        d = r.to_dict()
+        json.dumps(d)  # serialisable as the contract says
+        assert d["kind"] in ("bounce", "delay", "feedback", "autoreply", "delivered", "not-bounce")
+        assert d["token"] and d["source"] == "fuzz"
+
+
+@settings(max_examples=max(200, EXAMPLES // 10), deadline=None, derandomize=True)
+@given(st.binary(max_size=4096))
+def test_arbitrary_bytes_always_give_records(data: bytes) -> None:
+    assert classify(data)

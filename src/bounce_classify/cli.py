@@ -291,6 +291,147 @@ def rules_cmd(
                               "origin": r.origin}))
 
 
+check_app = typer.Typer(help="Live checks of one hop: the sending domain's DNS, the SMTP relay.",
+                        no_args_is_help=True, rich_markup_mode=None)
+app.add_typer(check_app, name="check")
+EXIT_CHECK_FAILED = 1
+
+
+class CheckFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+def _as_json(fmt: CheckFormat | None) -> bool:
+    return fmt is CheckFormat.json if fmt else not sys.stdout.isatty()
+
+
+def _secret(env: str) -> str | None:
+    """A password from standard input (one line) or an environment variable, never argv."""
+    import os
+
+    if not sys.stdin.isatty():
+        line = sys.stdin.readline().rstrip("\r\n")
+        if line:
+            return line
+    return os.environ.get(env) or None
+
+
+@check_app.command("domain", help="Check a sending domain's SPF, DKIM, DMARC, custom MAIL FROM and MX.")
+def check_domain_cmd(
+    domain: Annotated[str, typer.Argument(help="The sending domain, e.g. example.com.")],
+    provider: Annotated[str | None, typer.Option("--provider", help="ses, google, microsoft or sendgrid: check what it needs published.")] = None,
+    dkim_selector: Annotated[list[str] | None, typer.Option("--dkim-selector", help="A DKIM selector (for SES: each of the three tokens). Repeatable.")] = None,
+    mail_from: Annotated[str | None, typer.Option("--mail-from", help="A custom MAIL FROM sub-domain to check (MX and SPF).")] = None,
+    region: Annotated[str | None, typer.Option("--region", help="SES region, for the MAIL FROM MX advice.")] = None,
+    nameserver: Annotated[str | None, typer.Option("--nameserver", help="Ask this name server (HOST or HOST:PORT) instead of the system's.")] = None,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds per DNS query.")] = 5.0,
+    fmt: Annotated[CheckFormat | None, typer.Option("--format", "-f", help="table (on a terminal) or json.")] = None,
+) -> None:
+    from .check import FAIL
+    from .check.dns import PROVIDERS, check_domain
+    from .render.checks import findings
+
+    if provider is not None and provider not in PROVIDERS:
+        raise _fail(f"unknown provider {provider!r}: use one of {', '.join(sorted(PROVIDERS))}")
+    items = check_domain(domain, provider=provider, dkim_selectors=dkim_selector or (), mail_from=mail_from,
+                         nameserver=nameserver, timeout=timeout, region=region)
+    findings(domain, items, sys.stdout, _as_json(fmt))
+    if any(f.status == FAIL for f in items):
+        raise typer.Exit(EXIT_CHECK_FAILED)
+
+
+CHECK_SMTP_HELP = """\
+Walk the SMTP submission handshake step by step and report the first failing step.
+
+connect, EHLO, STARTTLS (implicit TLS on 465), the AUTH methods offered, AUTH with --user,
+and with --mail-from/--rcpt-to the envelope (DATA is never sent). The password is read from
+standard input (one line) or BOUNCE_CLASSIFY_SMTP_PASSWORD, never from the command line.
+
+\b
+Examples:
+  printf '%s' "$SMTP_PASSWORD" | bounce-classify check smtp email-smtp.eu-west-1.amazonaws.com:587 --user AKIA...
+  bounce-classify check smtp mail.example.com:465 --cafile private-ca.pem
+"""
+
+
+@check_app.command("smtp", help=CHECK_SMTP_HELP)
+def check_smtp_cmd(
+    target: Annotated[str, typer.Argument(help="HOST[:PORT] of the relay; the port defaults to 587.")],
+    user: Annotated[str | None, typer.Option("--user", help="SMTP user name; the password comes from stdin or BOUNCE_CLASSIFY_SMTP_PASSWORD.")] = None,
+    mail_from: Annotated[str | None, typer.Option("--mail-from", help="Also try MAIL FROM with this address.")] = None,
+    rcpt_to: Annotated[str | None, typer.Option("--rcpt-to", help="Also try RCPT TO with this address (needs --mail-from).")] = None,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait at each step.")] = 10.0,
+    cafile: Annotated[str | None, typer.Option("--cafile", help="Trust this CA bundle for the relay's certificate.")] = None,
+    insecure: Annotated[bool, typer.Option("--insecure", help="Do not verify the relay's certificate.")] = False,
+    fmt: Annotated[CheckFormat | None, typer.Option("--format", "-f", help="table (on a terminal) or json.")] = None,
+) -> None:
+    from .check.smtp import check_smtp, parse_target
+    from .render.checks import smtp_report
+
+    try:
+        host, port = parse_target(target)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    if rcpt_to and not mail_from:
+        raise _fail("--rcpt-to needs --mail-from")
+    password = _secret("BOUNCE_CLASSIFY_SMTP_PASSWORD") if user else None
+    rep = check_smtp(host, port, user=user, password=password, mail_from=mail_from, rcpt_to=rcpt_to,
+                     timeout=timeout, cafile=cafile, insecure=insecure)
+    smtp_report(rep, sys.stdout, _as_json(fmt))
+    if not rep.ok:
+        raise typer.Exit(EXIT_CHECK_FAILED)
+
+
+DIAGNOSE_HELP = """\
+Classify a bounce, then run the live checks its failing hop calls for, and print the chain.
+
+sender-authentication: the DNS of the original's From and Return-Path domains;
+submission: the SMTP login at the relay the bounce names (with --user; password from
+BOUNCE_CLASSIFY_SMTP_PASSWORD or stdin); transport: the recipient domain's MX and port 25.
+Each hop is reported as passed, failed here, or not checked.
+
+\b
+Examples:
+  bounce-classify diagnose bounce.eml
+  bounce-classify diagnose gmail-alias-bounce.eml --user AKIA... < password.txt
+  bounce-classify diagnose bounce.eml --offline
+"""
+
+
+@app.command("diagnose", help=DIAGNOSE_HELP)
+def diagnose_cmd(
+    bounce: Annotated[Path, typer.Argument(help="The bounce message (or SES notification) file.")],
+    offline: Annotated[bool, typer.Option("--offline", help="Classify and show the chain, without live checks.")] = False,
+    relay: Annotated[str | None, typer.Option("--relay", help="Test this relay (HOST[:PORT]) instead of the one named in the bounce.")] = None,
+    user: Annotated[str | None, typer.Option("--user", help="SMTP user name for the submission check.")] = None,
+    provider: Annotated[str | None, typer.Option("--provider", help="Sending provider for the DNS checks (default: guessed from the bounce).")] = None,
+    dkim_selector: Annotated[list[str] | None, typer.Option("--dkim-selector", help="DKIM selector to check. Repeatable.")] = None,
+    nameserver: Annotated[str | None, typer.Option("--nameserver", help="Name server (HOST or HOST:PORT) for the DNS checks.")] = None,
+    smtp_port: Annotated[int, typer.Option("--smtp-port", help="Port probed on the recipient's MX hosts.")] = 25,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds per network step.")] = 5.0,
+    cafile: Annotated[str | None, typer.Option("--cafile", help="CA bundle for the relay's certificate.")] = None,
+    insecure: Annotated[bool, typer.Option("--insecure", help="Do not verify the relay's certificate.")] = False,
+    fmt: Annotated[CheckFormat | None, typer.Option("--format", "-f", help="table (on a terminal) or json.")] = None,
+) -> None:
+    from .check.diagnose import LiveOptions, diagnose
+    from .render.checks import diagnosis
+
+    try:
+        raw = bounce.read_bytes()
+    except OSError as exc:
+        raise _fail(f"{bounce}: {exc.strerror}", EXIT_INPUT_ERROR) from None
+    password = _secret("BOUNCE_CLASSIFY_SMTP_PASSWORD") if user else None
+    opts = LiveOptions(offline=offline, nameserver=nameserver, timeout=timeout, relay=relay, user=user,
+                       password=password, cafile=cafile, insecure=insecure, smtp_port=smtp_port,
+                       provider=provider, dkim_selectors=tuple(dkim_selector or ()))
+    try:
+        d = diagnose(raw, opts)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    diagnosis(d, sys.stdout, _as_json(fmt))
+
+
 ses_app = typer.Typer(help="Amazon SES helpers: SMTP credentials.", no_args_is_help=True,
                       rich_markup_mode=None)
 app.add_typer(ses_app, name="ses")

@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from servers import BannerServer, DnsServer, SmtpServer, StallingServer, make_certificate, txt
 
 from bounce_classify.check.dns import check_domain
 from bounce_classify.check.smtp import check_smtp
+from servers import BannerServer, DnsServer, SmtpServer, StallingServer, make_certificate, txt
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SES_TOKENS = ("tok1abc", "tok2def", "tok3ghi")

@@ -73,6 +73,8 @@ def diagnosis(d, out: TextIO, as_json: bool) -> None:
             status = f.get("status") or ("pass" if f.get("ok") else "fail")
             label = f.get("check") or f.get("step")
             seen = f.get("seen") or f.get("reply") or f.get("detail") or ""
+            if not seen and f.get("advice"):
+                seen = f"(nothing) - {f['advice']}"
             c.print(f"{'':>14}[{_STYLE.get(status, '')}]{status}[/] {label}: {seen}")
     if data["next_steps"]:
         c.print("[bold]next steps[/]")

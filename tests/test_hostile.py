@@ -11,6 +11,7 @@ import json
 import os
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -101,3 +102,22 @@ def test_mutated_messages_always_give_records(seed: bytes, mutations) -> None:
 @given(st.binary(max_size=4096))
 def test_arbitrary_bytes_always_give_records(data: bytes) -> None:
     assert classify(data)
+
+
+# Inputs the long fuzz run found; each once raised.  (name, original From header)
+FOUND_BY_FUZZING = [
+    ("a From with an @ only after the first comma", b"Nobody, someone@x.example"),
+    ("a From that is only an @", b"@"),
+    ("a display name with a comma", b'"Doe, Jane" <jane@x.example>'),
+]
+
+
+@pytest.mark.parametrize("name,from_header", FOUND_BY_FUZZING, ids=[c[0] for c in FOUND_BY_FUZZING])
+def test_inputs_found_by_fuzzing(name: str, from_header: bytes) -> None:
+    raw = (b"From: MAILER-DAEMON@mx.example.org\nTo: me@example.org\nSubject: Undelivered Mail Returned to "
+           b"Sender\nContent-Type: multipart/mixed; boundary=B\n\n--B\nContent-Type: text/plain\n\n"
+           b"<gone@example.net>: host mx.example.net said: 550 5.7.26 unauthenticated email (DMARC)\n"
+           b"--B\nContent-Type: message/rfc822\n\nFrom: " + from_header + b"\nTo: gone@example.net\n"
+           b"Subject: hi\n\nhello\n--B--\n")
+    results = classify(raw)
+    assert results[0].kind == "bounce" and results[0].recipient == "gone@example.net"

@@ -60,6 +60,9 @@ class _Blank(dict[str, str]):
                 "relay": "the relay"}.get(key, "(unknown)")
 
 
+_FIRST_ADDRESS = re.compile(r"[^\s<>,;:\"()@]+@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)")
+
+
 def fill(template: str | None, facts: Facts, r: RecipientFacts) -> str | None:
     if not template:
         return None
@@ -73,9 +76,10 @@ def fill(template: str | None, facts: Facts, r: RecipientFacts) -> str | None:
             values[key] = value
     if r.recipient and "@" in r.recipient:
         values["domain"] = r.recipient.rsplit("@", 1)[1]
-    sender = (facts.original or {}).get("from") or ""
-    if "@" in sender:
-        values["sender_domain"] = sender.split(",")[0].rsplit("@", 1)[1].strip()
+    # the first address of the original's From, whatever its display name holds
+    sender = _FIRST_ADDRESS.search((facts.original or {}).get("from") or "")
+    if sender:
+        values["sender_domain"] = sender.group(1).rstrip(".")
     relay = r.remote_mta or facts.reporting_mta
     if relay:
         values["relay"] = relay

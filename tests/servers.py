@@ -142,7 +142,8 @@ class SmtpServer:
     ``starttls=False`` makes it offer no STARTTLS at all.
     """
 
-    def __init__(self, cert: Path, key: Path, user: str, password: str, starttls: bool = True) -> None:
+    def __init__(self, cert: Path, key: Path, user: str, password: str, starttls: bool = True,
+                 implicit: bool = False) -> None:
         from aiosmtpd.controller import Controller
         from aiosmtpd.smtp import AuthResult, LoginPassword
 
@@ -160,14 +161,16 @@ class SmtpServer:
                 return "250 OK"
 
         ctx = None
-        if starttls:
+        if starttls or implicit:
             ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             ctx.load_cert_chain(cert, key)
+        starttls = starttls and not implicit
         with socket.socket() as probe:  # aiosmtpd needs a concrete port
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
         self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port, ready_timeout=10,
-                                     server_hostname="localhost", tls_context=ctx, require_starttls=starttls,
+                                     server_hostname="localhost", tls_context=ctx if starttls else None,
+                                     ssl_context=ctx if implicit else None, require_starttls=starttls,
                                      authenticator=authenticator, auth_require_tls=starttls)
         self.controller.start()
 

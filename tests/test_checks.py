@@ -155,6 +155,17 @@ def test_check_smtp(request, tls, name, server, kwargs, step, hop, mention) -> N
         assert mention in (rep.remediation or "")
 
 
+def test_implicit_tls(tls) -> None:
+    srv = SmtpServer(*tls, user="AKIAEXAMPLE", password="right-password", implicit=True)
+    try:
+        rep = check_smtp("127.0.0.1", srv.port, user="AKIAEXAMPLE", password="right-password",
+                         cafile=str(tls[0]), implicit_tls=True)
+    finally:
+        srv.close()
+    assert rep.ok and rep.tls == "implicit"
+    assert [s.step for s in rep.steps] == ["CONN", "EHLO", "AUTH"]
+
+
 def test_a_stalled_server_is_a_bounded_failure() -> None:
     srv = StallingServer()
     try:

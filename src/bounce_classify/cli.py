@@ -364,6 +364,7 @@ def check_smtp_cmd(
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait at each step.")] = 10.0,
     cafile: Annotated[str | None, typer.Option("--cafile", help="Trust this CA bundle for the relay's certificate.")] = None,
     insecure: Annotated[bool, typer.Option("--insecure", help="Do not verify the relay's certificate.")] = False,
+    implicit_tls: Annotated[bool | None, typer.Option("--implicit-tls/--starttls", help="TLS from the first byte, or STARTTLS; default: implicit on 465 and 2465.")] = None,
     fmt: Annotated[CheckFormat | None, typer.Option("--format", "-f", help="table (on a terminal) or json.")] = None,
 ) -> None:
     from .check.smtp import check_smtp, parse_target
@@ -377,7 +378,7 @@ def check_smtp_cmd(
         raise _fail("--rcpt-to needs --mail-from")
     password = _secret("BOUNCE_CLASSIFY_SMTP_PASSWORD") if user else None
     rep = check_smtp(host, port, user=user, password=password, mail_from=mail_from, rcpt_to=rcpt_to,
-                     timeout=timeout, cafile=cafile, insecure=insecure)
+                     timeout=timeout, cafile=cafile, insecure=insecure, implicit_tls=implicit_tls)
     smtp_report(rep, sys.stdout, _as_json(fmt))
     if not rep.ok:
         raise typer.Exit(EXIT_CHECK_FAILED)

@@ -71,13 +71,15 @@ def _text(msg: bytes | str) -> str:
 
 def check_smtp(host: str, port: int = 587, *, user: str | None = None, password: str | None = None,
                mail_from: str | None = None, rcpt_to: str | None = None, timeout: float = 10.0,
-               cafile: str | None = None, insecure: bool = False, helo: str | None = None) -> SmtpReport:
+               cafile: str | None = None, insecure: bool = False, helo: str | None = None,
+               implicit_tls: bool | None = None) -> SmtpReport:
+    """``implicit_tls``: TLS from the first byte (SMTPS); by default on ports 465 and 2465."""
     rep = SmtpReport(host, port)
     ctx = ssl.create_default_context(cafile=cafile)
     if insecure:
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
-    implicit = port in (465, 2465)
+    implicit = port in (465, 2465) if implicit_tls is None else implicit_tls
     client: smtplib.SMTP | None = None
 
     def fail(step: str, code: int | None, reply: str | None, detail: str | None = None) -> SmtpReport:

@@ -139,3 +139,13 @@ def test_damaged_outlook_msg_is_a_clear_error_not_a_traceback(tmp_path: Path) ->
     assert "Traceback" not in err
     assert "ndr.msg" in err and ("msgconvert" in err or ".msg" in err)
     assert [r["source"] for r in records(p.stdout)] == [str(good)]
+
+
+def test_classifying_imports_no_heavy_dependency() -> None:
+    """boto3, flanker, dnspython, psycopg and cryptography load only in the commands that need them."""
+    p = subprocess.run([sys.executable, "-X", "importtime", "-m", "bounce_classify", "--format", "jsonl",
+                        str(FIXTURES / "postfix/mailbox-full-text.eml")], capture_output=True, timeout=60)
+    assert p.returncode == 0
+    loaded = {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in p.stderr.decode().splitlines()
+              if line.startswith("import time:")}
+    assert not loaded & {"boto3", "botocore", "flanker", "dns", "psycopg", "cryptography"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -63,13 +63,25 @@ def classify_item(item: Item, rules: RuleSet | None = None,
 
 
 def classify_paths(paths: Iterable[str], *, stdin: BinaryIO | None = None, rules: RuleSet | None = None,
-                   original_headers: Sequence[str] = ()) -> Iterator[list[Result] | Failure]:
-    """Classify every message under ``paths``; a bad one yields a Failure and the rest go on."""
+                   original_headers: Sequence[str] = (),
+                   check: Callable[[Item], None] | None = None,
+                   s3_progress: Any = None) -> Iterator[list[Result] | Failure]:
+    """Classify every message under ``paths``; a bad one yields a Failure and the rest go on.
+
+    ``check``, when given, sees each item first; an exception from it rejects the item (for
+    example an SNS message whose signature does not verify), which yields a Failure.
+    """
     rs = rules or default_rules()
-    for item in iter_items(paths, stdin):
+    for item in iter_items(paths, stdin, s3_progress):
         if isinstance(item, ReadError):
             yield Failure(item.source, 0, item.message)
             continue
+        if check is not None:
+            try:
+                check(item)
+            except Exception as exc:
+                yield Failure(item.source, item.index, str(exc))
+                continue
         try:
             yield classify_item(item, rs, original_headers)
         except Exception as exc:  # one bad message never stops the run

@@ -76,18 +76,29 @@ def classify_cmd(
     original_header: Annotated[list[str] | None, typer.Option("--original-header", help="Add this header of the returned original to original.headers. Repeatable.")] = None,
     sink: Annotated[list[str] | None, typer.Option("--sink", help="Also record results: ledger, or jsonl:PATH. Repeatable.")] = None,
     ledger: Annotated[str | None, typer.Option("--ledger", envvar="BOUNCE_CLASSIFY_LEDGER", help="Ledger file, or a postgresql:// URL (default: in your data directory).")] = None,
+    verify_sns: Annotated[bool, typer.Option("--verify-sns", help="Accept only SNS messages whose signature verifies (versions 1 and 2); reject the rest.")] = False,
 ) -> None:
     from .api import Failure, classify_paths
     from .render import renderer_for
 
     ruleset = _load_rules(rules)
     sinks = _make_sinks(sink or [], ledger)
+    check = None
+    if verify_sns:
+        from .aws.sns import SnsVerifier, verify_item
+
+        verifier = SnsVerifier()
+
+        def check(item) -> None:
+            verify_item(item, verifier)
     chosen = fmt.value if fmt else ("table" if sys.stdout.isatty() else "jsonl")
     out = renderer_for(chosen, sys.stdout, explain)
     failed = 0
+    s3_progress, bar = _s3_progress(paths or [])
     try:
         for item in classify_paths(paths or [], stdin=sys.stdin.buffer, rules=ruleset,
-                                   original_headers=original_header or ()):
+                                   original_headers=original_header or (), check=check,
+                                   s3_progress=s3_progress):
             if isinstance(item, Failure):
                 failed += 1
                 where = item.source if not item.message else f"{item.source}#{item.message}"
@@ -105,9 +116,30 @@ def classify_cmd(
     finally:
         for s in sinks:
             s.close()
+        if bar is not None:
+            bar.stop()
     out.close()
     if failed:
         raise typer.Exit(EXIT_INPUT_ERROR)
+
+
+def _s3_progress(paths: list[str]):
+    """A progress bar on a terminal for S3 prefixes, whose objects are listed before they are read."""
+    if not any(p.startswith("s3://") for p in paths) or not sys.stderr.isatty():
+        return None, None
+    from rich.console import Console
+    from rich.progress import Progress
+
+    bar = Progress(console=Console(stderr=True), transient=True)
+    bar.start()
+    task = bar.add_task("S3 objects", total=None)
+
+    def on_total(n: int) -> None:
+        bar.update(task, total=n)
+
+    def on_object() -> None:
+        bar.advance(task)
+    return (on_total, on_object), bar
 
 
 def _make_sinks(specs: list[str], ledger: str | None, policy=None) -> list:
@@ -433,9 +465,141 @@ def diagnose_cmd(
     diagnosis(d, sys.stdout, _as_json(fmt))
 
 
-ses_app = typer.Typer(help="Amazon SES helpers: SMTP credentials.", no_args_is_help=True,
-                      rich_markup_mode=None)
+ses_app = typer.Typer(help="Amazon SES: the queue worker, SMTP credentials, the suppression list.",
+                      no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(ses_app, name="ses")
+suppression_app = typer.Typer(help="SES's account-level suppression list and the ledger.", no_args_is_help=True,
+                              rich_markup_mode=None)
+ses_app.add_typer(suppression_app, name="suppression")
+
+
+def _aws_client(service: str, region: str | None, endpoint_url: str | None):
+    try:
+        import boto3
+    except ImportError:
+        raise _fail("this command needs boto3: pip install 'bounce-classify[aws]'") from None
+    return boto3.client(service, region_name=region, endpoint_url=endpoint_url)
+
+
+def _aws_error(exc: Exception) -> typer.Exit:
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict) and "Error" in response:
+        err = response["Error"]
+        return _fail(f"AWS {err.get('Code', 'error')}: {err.get('Message', '')}", EXIT_INPUT_ERROR)
+    return _fail(f"{type(exc).__name__}: {exc}", EXIT_INPUT_ERROR)
+
+
+CONSUME_HELP = """\
+Long-poll an SQS queue of SES notifications, classify them, record them, then delete them.
+
+Bodies may be SNS-wrapped or raw (raw message delivery), or SES receipt-rule notifications
+whose S3 action stored the raw email (fetched and classified). A message is deleted only
+after every sink has committed; one that fails stays on the queue for a retry and, past
+the queue's maxReceiveCount, its dead-letter queue. SIGTERM or Ctrl-C stops after the
+message in hand and gives the rest back to the queue.
+
+\b
+Examples:
+  bounce-classify ses consume --queue-url https://sqs.eu-west-1.amazonaws.com/123456789012/ses-bounces
+  bounce-classify ses consume --queue-url URL --sink ledger --sink jsonl:/var/log/bounces.jsonl
+"""
+
+
+@ses_app.command("consume", help=CONSUME_HELP)
+def ses_consume_cmd(
+    queue_url: Annotated[str, typer.Option("--queue-url", help="The SQS queue URL.")],
+    sink: Annotated[list[str] | None, typer.Option("--sink", help="ledger (default), jsonl:PATH or stdout. Repeatable.")] = None,
+    ledger: Annotated[str | None, typer.Option("--ledger", envvar="BOUNCE_CLASSIFY_LEDGER", help="Ledger file, or a postgresql:// URL.")] = None,
+    region: Annotated[str | None, typer.Option("--region", help="AWS region (default: from the queue URL or your AWS configuration).")] = None,
+    endpoint_url: Annotated[str | None, typer.Option("--endpoint-url", help="Another SQS/S3 endpoint (a local test server, a VPC endpoint).")] = None,
+    wait: Annotated[int, typer.Option("--wait", min=0, max=20, help="Long-poll wait in seconds.")] = 20,
+    visibility: Annotated[int, typer.Option("--visibility-timeout", min=1, help="Seconds a received message stays hidden; extended while in hand.")] = 60,
+    max_messages: Annotated[int | None, typer.Option("--max-messages", help="Stop after this many messages.")] = None,
+    exit_when_empty: Annotated[bool, typer.Option("--exit-when-empty", help="Stop when a poll returns nothing.")] = False,
+) -> None:
+    import logging
+
+    from .aws.worker import Worker, region_of
+
+    logging.basicConfig(level=logging.INFO, format="bounce-classify: %(message)s", stream=sys.stderr)
+    for noisy in ("botocore", "boto3", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    region = region or region_of(queue_url)
+    sinks = _make_sinks(sink or ["ledger"], ledger)
+    sqs = _aws_client("sqs", region, endpoint_url)
+    s3 = _aws_client("s3", region, endpoint_url)
+    progress = None
+    live = None
+    if sys.stderr.isatty():
+        from rich.console import Console
+
+        live = Console(stderr=True).status("waiting for messages")
+        live.start()
+
+        def progress(c) -> None:
+            live.update(f"received {c.received}, recorded {c.recorded} ({c.records} records), "
+                        f"failed {c.failed}, deleted {c.deleted}")
+    worker = Worker(sqs, queue_url, sinks, s3=s3, wait=wait, visibility=visibility, on_progress=progress)
+    worker.install_signal_handlers()
+    try:
+        counts = worker.run(max_messages=max_messages, exit_when_empty=exit_when_empty)
+    except Exception as exc:
+        raise _aws_error(exc) from None
+    finally:
+        if live is not None:
+            live.stop()
+        for s in sinks:
+            s.close()
+    sys.stderr.write(f"bounce-classify: received {counts.received}, recorded {counts.recorded} "
+                     f"({counts.records} records), failed {counts.failed}, deleted {counts.deleted}, "
+                     f"released {counts.released}\n")
+
+
+@suppression_app.command("sync", help="Push the ledger's suppressed addresses to SES's account-level suppression list (dry run unless --apply).")
+def ses_suppression_sync_cmd(
+    apply: Annotated[bool, typer.Option("--apply", help="Really add the addresses; without it, only show the plan.")] = False,
+    ledger: LedgerOpt = None,
+    region: Annotated[str | None, typer.Option("--region", help="AWS region of the SES account.")] = None,
+    endpoint_url: Annotated[str | None, typer.Option("--endpoint-url", help="Another SES endpoint.")] = None,
+) -> None:
+    from .aws import suppression
+
+    sesv2 = _aws_client("sesv2", region, endpoint_url)
+    with _open_ledger(ledger) as led:
+        sups = list(led.suppressions())
+    try:
+        planned = suppression.plan(sups, sesv2)
+        for p in planned:
+            print(f"{'add' if p.state == 'add' else 'already listed'}\t{p.address}\t{p.reason}\t({p.cause})")
+        todo = sum(1 for p in planned if p.state == "add")
+        if not apply:
+            print(f"dry run: {todo} to add, {len(planned) - todo} already listed; --apply to add them")
+            return
+        done = suppression.apply(planned, sesv2)
+    except Exception as exc:
+        raise _aws_error(exc) from None
+    print(f"added {done} addresses to the SES account-level suppression list")
+
+
+@suppression_app.command("check", help="Is ADDRESS on SES's account-level suppression list, and why?")
+def ses_suppression_check_cmd(
+    address: Annotated[str, typer.Argument(help="The e-mail address.")],
+    region: Annotated[str | None, typer.Option("--region", help="AWS region of the SES account.")] = None,
+    endpoint_url: Annotated[str | None, typer.Option("--endpoint-url", help="Another SES endpoint.")] = None,
+) -> None:
+    import json
+
+    from .aws import suppression
+
+    sesv2 = _aws_client("sesv2", region, endpoint_url)
+    try:
+        found = suppression.check(address, sesv2)
+    except Exception as exc:
+        raise _aws_error(exc) from None
+    if found is None:
+        print(json.dumps({"address": address, "suppressed": False}))
+        return
+    print(json.dumps({**found, "suppressed": True}))
 
 SMTP_PASSWORD_HELP = """\
 Derive the SES SMTP password for a region from an IAM secret access key.

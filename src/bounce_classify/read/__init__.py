@@ -13,7 +13,7 @@ import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 _MBOX_FROM = re.compile(rb"^From \S+.{0,200}\d\d:\d\d", re.S)
@@ -38,9 +38,18 @@ class ReadError:
     message: str
 
 
-def iter_items(paths: Iterable[str], stdin: BinaryIO | None = None) -> Iterator[Item | ReadError]:
+def iter_items(paths: Iterable[str], stdin: BinaryIO | None = None,
+               s3_progress: Any = None) -> Iterator[Item | ReadError]:
+    """Every message under ``paths``.  ``s3://bucket/prefix/`` paths are listed in S3 (boto3 is
+    imported only then); ``s3_progress`` may be a (on_total, on_object) pair of callbacks."""
     names = list(paths) or ["-"]
     for name in names:
+        if name.startswith("s3://"):
+            from ..aws.s3 import s3_items
+
+            on_total, on_object = s3_progress or (None, None)
+            yield from s3_items(name, on_total=on_total, on_object=on_object)
+            continue
         if name == "-":
             if stdin is None:
                 yield ReadError("-", "no standard input")
@@ -113,6 +122,11 @@ def _from_file(path: str, single: bool = False) -> Iterator[Item | ReadError]:
             yield from _from_stream(path, fh, single=single)
         except OSError as exc:
             yield ReadError(path, exc.strerror or str(exc))
+
+
+def from_stream(source: str, fh: BinaryIO, single: bool = False) -> Iterator[Item | ReadError]:
+    """The messages in one byte stream: a message, an mbox, JSON documents or an Outlook .msg."""
+    return _from_stream(source, fh, single)
 
 
 def _from_stream(source: str, fh: BinaryIO, single: bool = False) -> Iterator[Item | ReadError]:

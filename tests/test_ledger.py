@@ -162,6 +162,13 @@ def test_ledger_commands(tmp_path: Path) -> None:
     assert p.returncode == 0 and b"2 rows deleted" in p.stdout
 
 
+def test_an_address_argument_is_checked(tmp_path: Path) -> None:
+    db = str(tmp_path / "l.sqlite3")
+    open_ledger(db).close()
+    p = _cli(["ledger", "show", "not an address@@", "--ledger", db])
+    assert p.returncode == 2 and b"not an e-mail address" in p.stderr and b"Traceback" not in p.stderr
+
+
 def test_missing_ledger_is_a_clear_error(tmp_path: Path) -> None:
     p = _cli(["ledger", "stats", "--ledger", str(tmp_path / "none.sqlite3")])
     assert p.returncode == 1

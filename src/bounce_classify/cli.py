@@ -180,6 +180,15 @@ LedgerOpt = Annotated[str | None, typer.Option("--ledger", envvar="BOUNCE_CLASSI
                                                help="Ledger file, or a postgresql:// URL.")]
 
 
+def _address(text: str) -> str:
+    from .addresses import parse_address
+
+    parsed = parse_address(text)
+    if parsed is None:
+        raise _fail(f"not an e-mail address: {text!r}")
+    return parsed
+
+
 def _open_ledger(target: str | None, must_exist: bool = True):
     import os
 
@@ -258,6 +267,7 @@ def ledger_show_cmd(address: Annotated[str, typer.Argument(help="The recipient a
                     ledger: LedgerOpt = None) -> None:
     import json
 
+    address = _address(address)
     with _open_ledger(ledger) as led:
         hist = led.history(address)
     if not sys.stdout.isatty():
@@ -281,6 +291,7 @@ def ledger_show_cmd(address: Annotated[str, typer.Argument(help="The recipient a
 @ledger_app.command("forget", help="Delete an address's records and state from the ledger.")
 def ledger_forget_cmd(address: Annotated[str, typer.Argument(help="The recipient address.")],
                       ledger: LedgerOpt = None) -> None:
+    address = _address(address)
     with _open_ledger(ledger) as led:
         n = led.forget(address)
     print(f"{address}: {n} rows deleted" if n else f"{address}: not in the ledger")
@@ -565,8 +576,14 @@ def ses_suppression_sync_cmd(
     from .aws import suppression
 
     sesv2 = _aws_client("sesv2", region, endpoint_url)
+    from .addresses import parse_address
+
     with _open_ledger(ledger) as led:
         sups = list(led.suppressions())
+    invalid = [s for s in sups if parse_address(s.address) is None]
+    for s in invalid:
+        sys.stderr.write(f"bounce-classify: skipped {s.address!r}: SES would refuse it as an address\n")
+    sups = [s for s in sups if s not in invalid]
     try:
         planned = suppression.plan(sups, sesv2)
         for p in planned:
@@ -591,6 +608,7 @@ def ses_suppression_check_cmd(
 
     from .aws import suppression
 
+    address = _address(address)
     sesv2 = _aws_client("sesv2", region, endpoint_url)
     try:
         found = suppression.check(address, sesv2)

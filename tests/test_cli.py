@@ -149,3 +149,14 @@ def test_classifying_imports_no_heavy_dependency() -> None:
     loaded = {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in p.stderr.decode().splitlines()
               if line.startswith("import time:")}
     assert not loaded & {"boto3", "botocore", "flanker", "dns", "psycopg", "cryptography"}
+
+
+def test_jobs_give_the_same_records_in_the_same_order(tmp_path: Path) -> None:
+    box = mailbox.mbox(tmp_path / "archive")
+    for p in sorted((FIXTURES).rglob("*.eml"))[:40]:
+        box.add(p.read_bytes())
+    box.flush()
+    args = [str(FIXTURES), str(tmp_path / "archive"), "--format", "jsonl"]
+    one, two = run([*args, "--jobs", "1"]), run([*args, "--jobs", "2"])
+    assert one.returncode == two.returncode
+    assert one.stdout == two.stdout and len(records(one.stdout)) > 40  # the archive alone holds 40

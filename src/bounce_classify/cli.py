@@ -77,6 +77,7 @@ def classify_cmd(
     sink: Annotated[list[str] | None, typer.Option("--sink", help="Also record results: ledger, or jsonl:PATH. Repeatable.")] = None,
     ledger: Annotated[str | None, typer.Option("--ledger", envvar="BOUNCE_CLASSIFY_LEDGER", help="Ledger file, or a postgresql:// URL (default: in your data directory).")] = None,
     verify_sns: Annotated[bool, typer.Option("--verify-sns", help="Accept only SNS messages whose signature verifies (versions 1 and 2); reject the rest.")] = False,
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, help="Worker processes; default: all cores for bulk input (directories, several files, large files), 1 otherwise.")] = None,
 ) -> None:
     from .api import Failure, classify_paths
     from .render import renderer_for
@@ -95,10 +96,21 @@ def classify_cmd(
     out = renderer_for(chosen, sys.stdout, explain)
     failed = 0
     s3_progress, bar = _s3_progress(paths or [])
+    from .parallel import classify_paths_parallel, default_jobs
+
+    n_jobs = jobs or default_jobs(paths or [])
+    if n_jobs > 1 and check is None:
+        stream = classify_paths_parallel(paths or [], n_jobs, stdin=sys.stdin.buffer,
+                                         rule_files=[str(r) for r in rules or []],
+                                         original_headers=original_header or (), s3_progress=s3_progress)
+    else:
+        stream = classify_paths(paths or [], stdin=sys.stdin.buffer, rules=ruleset,
+                                original_headers=original_header or (), check=check, s3_progress=s3_progress)
+    count = _count_progress(bar is None and n_jobs > 1)
     try:
-        for item in classify_paths(paths or [], stdin=sys.stdin.buffer, rules=ruleset,
-                                   original_headers=original_header or (), check=check,
-                                   s3_progress=s3_progress):
+        for item in stream:
+            if count is not None:
+                count()
             if isinstance(item, Failure):
                 failed += 1
                 where = item.source if not item.message else f"{item.source}#{item.message}"
@@ -118,9 +130,29 @@ def classify_cmd(
             s.close()
         if bar is not None:
             bar.stop()
+        if count is not None:
+            count.stop()
     out.close()
     if failed:
         raise typer.Exit(EXIT_INPUT_ERROR)
+
+
+def _count_progress(wanted: bool):
+    """A message count on stderr for long bulk runs, only on a terminal."""
+    if not wanted or not sys.stderr.isatty():
+        return None
+    from rich.console import Console
+
+    status = Console(stderr=True).status("classifying")
+    status.start()
+    seen = [0]
+
+    def tick() -> None:
+        seen[0] += 1
+        if seen[0] % 200 == 0:
+            status.update(f"classified {seen[0]} messages")
+    tick.stop = status.stop  # type: ignore[attr-defined]
+    return tick
 
 
 def _s3_progress(paths: list[str]):

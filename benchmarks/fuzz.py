@@ -50,11 +50,12 @@ def main() -> int:
     ap.add_argument("--minutes", type=float, default=5.0)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--save", type=Path, default=HERE / "results" / "fuzz-failures")
+    ap.add_argument("--slow-ms", type=float, default=1000.0, help="also save inputs slower than this")
     args = ap.parse_args()
     rng = random.Random(args.seed)
     seeds = h.SEEDS
     end = time.monotonic() + args.minutes * 60
-    tried = failures = 0
+    tried = failures = slow = 0
     slowest = (0.0, "")
     while time.monotonic() < end:
         data = mutate(rng, rng.choice(seeds))
@@ -68,6 +69,10 @@ def main() -> int:
         took = time.perf_counter() - t0
         if took > slowest[0]:
             slowest = (took, f"{len(data)} bytes")
+        if took * 1000 > args.slow_ms:
+            slow += 1
+            args.save.mkdir(parents=True, exist_ok=True)
+            (args.save / f"slow-{hashlib.sha256(data).hexdigest()[:16]}.eml").write_bytes(data)
         if problem:
             failures += 1
             args.save.mkdir(parents=True, exist_ok=True)
@@ -76,8 +81,8 @@ def main() -> int:
             (args.save / f"{name}.txt").write_text(problem)
         if tried % 2000 == 0:
             print(f"  {tried} inputs, {failures} failures", file=sys.stderr)
-    print(f"fuzz: {tried} inputs in {args.minutes:g} min, {failures} failures, "
-          f"slowest {slowest[0] * 1000:.0f} ms ({slowest[1]})")
+    print(f"fuzz: {tried} inputs in {args.minutes:g} min, {failures} failures, {slow} slower than "
+          f"{args.slow_ms:g} ms, slowest {slowest[0] * 1000:.0f} ms ({slowest[1]})")
     return 1 if failures else 0
 
 

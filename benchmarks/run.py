@@ -7,8 +7,14 @@ Measures, on this machine:
   (a) whole-corpus throughput: one process over every message file in the corpus;
   (b) single-message latency: `bounce-classify < one.eml`, whole process, median of --runs;
       and `bounce-classify hook` (the mail-hook path, recording into a ledger);
+  (c) peak memory and time on a large generated mbox (--big-mb, default 1024 MB), built by
+      repeating corpus messages (kept in benchmarks/data/, not committed);
+  (d) --jobs 1 against --jobs N on that archive;
   (e) pathological messages: 25 MB with one 20 MB line, 10,000 nested parts, 10,000 sibling parts;
   and, for reference, a plain `python -c pass` start-up.
+
+When Sisimai is installed (Debian's libsisimai-perl), (a) and (b) are also timed for it, with
+benchmarks/sisimai.pl, interleaved run by run with bounce-classify, and the ratio is printed.
 """
 
 from __future__ import annotations
@@ -37,6 +43,45 @@ def timed(cmd: list[str], stdin: bytes | None = None) -> float:
     return time.perf_counter() - t0
 
 
+def timed_rss(cmd: list[str]) -> tuple[float, int]:
+    """Wall time and the peak resident set (KB) of the process and any of its workers."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    peak = max(usage.ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+               if resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss > before else 0)
+    return wall, peak
+
+
+def big_mbox(corpus: Path, mb: int) -> tuple[Path, int]:
+    """An mbox of at least ``mb`` MB made of corpus messages, built once and reused."""
+    path = HERE / "data" / f"corpus-{mb}mb.mbox"
+    count_file = path.with_suffix(".count")
+    if path.exists() and count_file.exists():
+        return path, int(count_file.read_text())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    msgs = []
+    for f in sorted((corpus / "maildir" / "bsd").glob("*.eml")):
+        data = f.read_bytes().replace(b"\r\n", b"\n")
+        if data.startswith(b"From "):
+            data = data.split(b"\n", 1)[1]
+        body = b"\n".join((b">" + line if line.startswith(b"From ") else line) for line in data.split(b"\n"))
+        msgs.append(b"From MAILER-DAEMON Thu Jan  1 00:00:00 2026\n" + body.rstrip(b"\n") + b"\n\n")
+    target, written, n = mb * 1024 * 1024, 0, 0
+    with open(path, "wb") as out:
+        while written < target:
+            for m in msgs:
+                out.write(m)
+                written += len(m)
+                n += 1
+    count_file.write_text(str(n))
+    return path, n
+
+
 HEAD = (b"From: MAILER-DAEMON@example.org\r\nTo: sender@example.org\r\n"
         b"Subject: Undelivered Mail Returned to Sender\r\nMIME-Version: 1.0\r\n")
 TEXT = b"Content-Type: text/plain\r\n\r\n<gone@example.net>: host mx.example.net said: 550 5.1.1 unknown user\r\n"
@@ -60,6 +105,9 @@ def main() -> int:
     ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--json", type=Path, default=HERE / "results" / "latest.json")
+    ap.add_argument("--big-mb", type=int, default=1024, help="size of the generated mbox for (c) and (d)")
+    ap.add_argument("--skip-big", action="store_true", help="skip (c) and (d)")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2, help="N for (d)")
     args = ap.parse_args()
     if not args.corpus.is_dir():
         print(f"benchmark: corpus not found at {args.corpus}", file=sys.stderr)
@@ -69,29 +117,59 @@ def main() -> int:
     results: dict[str, object] = {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
     }
-    walls = [timed(exe + [str(f) for f in files]) for _ in range(3)]
-    wall = min(walls)
+    import shutil
+
+    sisimai = [shutil.which("perl") or "perl", str(HERE / "sisimai.pl")]
+    has_sisimai = subprocess.run([sisimai[0], "-MSisimai", "-e", "1"], capture_output=True).returncode == 0
+    argv = [str(f) for f in files]
+    ours, theirs = [], []
+    for _ in range(3):  # interleaved, so both see the same machine state
+        ours.append(timed(exe + ["--jobs", "1"] + argv))
+        if has_sisimai:
+            theirs.append(timed(sisimai + argv))
+    wall = min(ours)
     results["corpus_messages"] = len(files)
-    results["corpus_wall_s"] = round(wall, 3)
-    results["corpus_msgs_per_s"] = round(len(files) / wall, 1)
+    results["(a) corpus wall s"] = round(wall, 3)
+    results["(a) corpus msgs/s"] = round(len(files) / wall, 1)
+    if has_sisimai:
+        results["(a) sisimai msgs/s"] = round(len(files) / min(theirs), 1)
+        results["(a) ratio (ours/sisimai)"] = round(min(theirs) / wall, 2)
     one = (args.corpus / "maildir" / "bsd" / "lhost-postfix-01.eml").read_bytes()
-    lat = [timed(exe, stdin=one) for _ in range(args.runs)]
-    results["single_message_latency_ms"] = round(statistics.median(lat) * 1000, 1)
+    lat, plat = [], []
+    for _ in range(args.runs):
+        lat.append(timed(exe, stdin=one))
+        if has_sisimai:
+            plat.append(timed(sisimai, stdin=one))
+    results["(b) single message ms"] = round(statistics.median(lat) * 1000, 1)
+    if has_sisimai:
+        results["(b) sisimai single message ms"] = round(statistics.median(plat) * 1000, 1)
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
         hook = [sys.executable, "-m", "bounce_classify", "hook", "--log", "none", "--ledger", f"{tmp}/l.sqlite3",
                 "--quarantine", f"{tmp}/q"]
         lat = [timed(hook, stdin=one) for _ in range(args.runs)]
-    results["hook_latency_ms"] = round(statistics.median(lat) * 1000, 1)
+    results["(b) hook single message ms"] = round(statistics.median(lat) * 1000, 1)
+    if not args.skip_big:
+        big, n = big_mbox(args.corpus, args.big_mb)
+        cmd = [sys.executable, "-m", "bounce_classify", "--format", "jsonl", str(big)]
+        w1, rss1 = timed_rss(cmd + ["--jobs", "1"])
+        wn, rssn = timed_rss(cmd + ["--jobs", str(args.jobs)])
+        results["(c) big mbox"] = f"{big.stat().st_size / 1024 / 1024:.0f} MB, {n} messages"
+        results["(c) --jobs 1 wall s"] = round(w1, 1)
+        results["(c) --jobs 1 msgs/s"] = round(n / w1, 1)
+        results["(c) --jobs 1 peak RSS MB"] = round(rss1 / 1024, 1)
+        results[f"(d) --jobs {args.jobs} wall s"] = round(wn, 1)
+        results[f"(d) --jobs {args.jobs} peak RSS MB (largest process)"] = round(rssn / 1024, 1)
+        results[f"(d) speed-up --jobs {args.jobs} / --jobs 1"] = round(w1 / wn, 2)
     from bounce_classify import classify
 
     for name, data in pathological().items():
         t0 = time.perf_counter()
         classify(data)
-        results[f"pathological {name} (s)"] = round(time.perf_counter() - t0, 3)
+        results[f"(e) {name} s"] = round(time.perf_counter() - t0, 3)
     base = [timed([sys.executable, "-c", "pass"]) for _ in range(args.runs)]
-    results["python_startup_ms"] = round(statistics.median(base) * 1000, 1)
+    results["python -c pass ms"] = round(statistics.median(base) * 1000, 1)
     width = max(len(k) for k in results)
     for k, v in results.items():
         print(f"{k:<{width}}  {v}")

@@ -28,13 +28,22 @@ def finalize(facts: Facts, msg: Message) -> Facts:
     return facts
 
 
+# An SMTP reply is at most a few lines of 512 bytes; anything far longer is not a reply but
+# a body the text reader swept up (a giant base64 line, say), and every later regex and rule
+# would pay for it.
+MAX_DIAGNOSTIC = 4000
+
 _RELAYED_REPLY = re.compile(r"^[45]\d\d <[^>]{1,300}>\.\.\. ([45]\d\d) ")
 
 
 def normalise_recipients(facts: Facts) -> Facts:
     """One-line diagnostics, the most precise status, reply code, command and ISO times."""
     for r in facts.recipients:
+        if r.diagnostic and len(r.diagnostic) > MAX_DIAGNOSTIC * 4:
+            r.diagnostic = r.diagnostic[:MAX_DIAGNOSTIC * 4]
         r.diagnostic = one_line(r.diagnostic)
+        if r.diagnostic and len(r.diagnostic) > MAX_DIAGNOSTIC:
+            r.diagnostic = r.diagnostic[:MAX_DIAGNOSTIC].rstrip() + " ..."
         if r.diagnostic:
             r.diagnostic = collapse_reply(r.diagnostic)
         diag = r.diagnostic or ""

@@ -192,7 +192,13 @@ def _scan(text: str, exclude: Iterable[str], strict: bool = False) -> list[Recip
     return [block_facts(b) for b in with_errors]
 
 
+# a paragraph of a bounce's explanation is a few lines; a megabyte "paragraph" is an
+# attachment or a base64 blob, and reading it as prose only costs time
+MAX_PARAGRAPH = 20000
+
+
 def _nearby_error(paragraphs: list[str], address: str) -> str | None:
+    paragraphs = [p if len(p) <= MAX_PARAGRAPH else "" for p in paragraphs]
     at = next((i for i, p in enumerate(paragraphs) if address in p.lower()), None)
     if at is None:
         return None

@@ -160,3 +160,14 @@ def test_jobs_give_the_same_records_in_the_same_order(tmp_path: Path) -> None:
     one, two = run([*args, "--jobs", "1"]), run([*args, "--jobs", "2"])
     assert one.returncode == two.returncode
     assert one.stdout == two.stdout and len(records(one.stdout)) > 40  # the archive alone holds 40
+
+
+def test_ses_notifications_as_json_lines_on_stdin() -> None:
+    """Bare and SNS-wrapped notifications, one per line, read from standard input."""
+    docs = [json.loads((FIXTURES / "ses-notification" / n).read_text())
+            for n in ("bounce-in-sns-envelope.json", "complaint.json", "delivery-delay.json")]
+    p = run(["-"], stdin="\n".join(json.dumps(d) for d in docs).encode() + b"\n")
+    assert p.returncode == 0, p.stderr
+    recs = records(p.stdout)
+    assert [(r["message"], r["kind"], r["decoded_by"]) for r in recs] == [
+        (1, "bounce", "ses-notification"), (2, "feedback", "ses-notification"), (3, "delay", "ses-notification")]

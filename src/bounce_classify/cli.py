@@ -235,37 +235,26 @@ def _open_ledger(target: str | None, must_exist: bool = True):
         raise _fail(str(exc), EXIT_INPUT_ERROR) from None
 
 
-class StatsFormat(StrEnum):
+class TableOrJson(StrEnum):
     table = "table"
     json = "json"
 
 
+def _as_json(fmt: TableOrJson | None) -> bool:
+    """JSON when asked, or when stdout is not a terminal; a table otherwise."""
+    return fmt is TableOrJson.json if fmt else not sys.stdout.isatty()
+
+
+FormatOpt = Annotated[TableOrJson | None, typer.Option("--format", "-f", help="table (on a terminal) or json.")]
+
+
 @ledger_app.command("stats", help="Counts by kind, hop, reason, recipient domain and day.")
-def ledger_stats_cmd(
-    ledger: LedgerOpt = None,
-    fmt: Annotated[StatsFormat | None, typer.Option("--format", "-f", help="table or json; default: table on a terminal.")] = None,
-) -> None:
-    import json
+def ledger_stats_cmd(ledger: LedgerOpt = None, fmt: FormatOpt = None) -> None:
+    from .render.ledger import stats
 
     with _open_ledger(ledger) as led:
-        stats = led.stats()
-    chosen = fmt.value if fmt else ("table" if sys.stdout.isatty() else "json")
-    if chosen == "json":
-        print(json.dumps(stats, indent=2))
-        return
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console()
-    console.print(f"{stats['records']} records, {stats['suppressed']} suppressed addresses")
-    for key, title in (("by_kind", "kind"), ("by_hop", "hop"), ("by_reason", "reason"),
-                       ("by_domain", "domain"), ("by_day", "day")):
-        table = Table(title=f"by {title}", header_style="bold")
-        table.add_column(title)
-        table.add_column("count", justify="right")
-        for k, v in stats[key].items():
-            table.add_row(str(k), str(v))
-        console.print(table)
+        data = led.stats()
+    stats(data, sys.stdout, _as_json(fmt))
 
 
 class ExportFormat(StrEnum):
@@ -278,46 +267,21 @@ def ledger_suppressions_cmd(
     ledger: LedgerOpt = None,
     fmt: Annotated[ExportFormat, typer.Option("--format", "-f", help="csv or jsonl.")] = ExportFormat.csv,
 ) -> None:
-    import csv
-    import json
+    from .render.ledger import suppressions
 
     with _open_ledger(ledger) as led:
-        if fmt is ExportFormat.jsonl:
-            for s in led.suppressions():
-                sys.stdout.write(json.dumps(s.to_dict(), ensure_ascii=False) + "\n")
-            return
-        w = csv.writer(sys.stdout)
-        w.writerow(["address", "cause", "reason", "since", "hop", "status", "diagnostic", "token", "source"])
-        for s in led.suppressions():
-            ev = s.evidence or {}
-            w.writerow([s.address, s.cause, s.reason or "", s.since, ev.get("hop") or "", ev.get("status") or "",
-                        ev.get("diagnostic") or "", ev.get("token") or "", ev.get("source") or ""])
+        suppressions(led.suppressions(), sys.stdout, fmt.value)
 
 
-@ledger_app.command("show", help="An address's state and every record about it.")
+@ledger_app.command("show", help="An address's state and every record about it (JSON when piped).")
 def ledger_show_cmd(address: Annotated[str, typer.Argument(help="The recipient address.")],
-                    ledger: LedgerOpt = None) -> None:
-    import json
+                    ledger: LedgerOpt = None, fmt: FormatOpt = None) -> None:
+    from .render.ledger import history
 
     address = _address(address)
     with _open_ledger(ledger) as led:
         hist = led.history(address)
-    if not sys.stdout.isatty():
-        print(json.dumps(hist, indent=2, ensure_ascii=False))
-        return
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console()
-    console.print(f"[bold]{hist['address']}[/]: {hist['state']}"
-                  + (f" ({hist['cause']}, {hist['reason']}, since {hist['since']})" if hist["cause"] else ""))
-    table = Table(header_style="bold")
-    for col in ("when", "kind", "reason", "hop", "status", "diagnostic"):
-        table.add_column(col, overflow="fold")
-    for r in hist["records"]:
-        table.add_row(r["event_at"], r["kind"], r["reason"], r["hop"] or "-", r["status"] or "-",
-                      (r["diagnostic"] or "")[:120])
-    console.print(table)
+    history(hist, sys.stdout, _as_json(fmt))
 
 
 @ledger_app.command("forget", help="Delete an address's records and state from the ledger.")
@@ -372,15 +336,6 @@ app.add_typer(check_app, name="check")
 EXIT_CHECK_FAILED = 1
 
 
-class CheckFormat(StrEnum):
-    table = "table"
-    json = "json"
-
-
-def _as_json(fmt: CheckFormat | None) -> bool:
-    return fmt is CheckFormat.json if fmt else not sys.stdout.isatty()
-
-
 def _secret(env: str) -> str | None:
     """A password from standard input (one line) or an environment variable, never argv."""
     import os
@@ -401,7 +356,7 @@ def check_domain_cmd(
     region: Annotated[str | None, typer.Option("--region", help="SES region, for the MAIL FROM MX advice.")] = None,
     nameserver: Annotated[str | None, typer.Option("--nameserver", help="Ask this name server (HOST or HOST:PORT) instead of the system's.")] = None,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds per DNS query.")] = 5.0,
-    fmt: Annotated[CheckFormat | None, typer.Option("--format", "-f", help="table (on a terminal) or json.")] = None,
+    fmt: FormatOpt = None,
 ) -> None:
     from .check import FAIL
     from .check.dns import PROVIDERS, check_domain
@@ -440,7 +395,7 @@ def check_smtp_cmd(
     cafile: Annotated[str | None, typer.Option("--cafile", help="Trust this CA bundle for the relay's certificate.")] = None,
     insecure: Annotated[bool, typer.Option("--insecure", help="Do not verify the relay's certificate.")] = False,
     implicit_tls: Annotated[bool | None, typer.Option("--implicit-tls/--starttls", help="TLS from the first byte, or STARTTLS; default: implicit on 465 and 2465.")] = None,
-    fmt: Annotated[CheckFormat | None, typer.Option("--format", "-f", help="table (on a terminal) or json.")] = None,
+    fmt: FormatOpt = None,
 ) -> None:
     from .check.smtp import check_smtp, parse_target
     from .render.checks import smtp_report
@@ -488,7 +443,7 @@ def diagnose_cmd(
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds per network step.")] = 5.0,
     cafile: Annotated[str | None, typer.Option("--cafile", help="CA bundle for the relay's certificate.")] = None,
     insecure: Annotated[bool, typer.Option("--insecure", help="Do not verify the relay's certificate.")] = False,
-    fmt: Annotated[CheckFormat | None, typer.Option("--format", "-f", help="table (on a terminal) or json.")] = None,
+    fmt: FormatOpt = None,
 ) -> None:
     from .check.diagnose import LiveOptions, diagnose
     from .render.checks import diagnosis

@@ -268,41 +268,39 @@ examples:
 """
 
 
-class _Parser:
-    """argparse that reports mistakes as a value instead of exiting with status 2."""
+def _parser():
+    """argparse that raises ValueError on a mistake instead of exiting with status 2."""
+    import argparse
 
-    def __init__(self) -> None:
-        import argparse
+    class Quiet(argparse.ArgumentParser):
+        def error(self, message: str):
+            raise ValueError(message)
 
-        class Quiet(argparse.ArgumentParser):
-            def error(self, message: str):
-                raise ValueError(message)
-
-        p = Quiet(prog="bounce-classify hook", description=HELP, epilog=EPILOG,
-                  formatter_class=argparse.RawDescriptionHelpFormatter)
-        p.add_argument("--sink", action="append", metavar="SINK",
-                       help="ledger (the default), jsonl:PATH or stdout; repeatable")
-        p.add_argument("--ledger", metavar="PATH|URL", default=os.environ.get("BOUNCE_CLASSIFY_LEDGER"),
-                       help="ledger file, or a postgresql:// URL (env BOUNCE_CLASSIFY_LEDGER; "
-                            "default: ledger.sqlite3 in your data directory)")
-        p.add_argument("--quarantine", metavar="DIR",
-                       help="Maildir for messages that cannot be understood (default: in your data directory)")
-        p.add_argument("--max-size", default="50M", metavar="SIZE",
-                       help="size cap; a larger message is quarantined unread (K, M, G suffixes; default 50M)")
-        p.add_argument("--deadline", type=float, default=DEFAULT_DEADLINE, metavar="SECONDS",
-                       help="give up with exit 75 after this long; keep it below the MTA's command "
-                            "time limit (default 30)")
-        p.add_argument("--log", default="syslog", metavar="WHERE",
-                       help="syslog (facility mail, the default), stderr, none, or a file path")
-        p.add_argument("--soft-bounces", type=int, default=3, metavar="N",
-                       help="soft bounces on different days that suppress an address (default 3)")
-        p.add_argument("--soft-days", type=int, default=14, metavar="DAYS",
-                       help="window for counting soft bounces (default 14)")
-        p.add_argument("--rules", action="append", metavar="FILE",
-                       help="your own rules file (TOML), tried first; repeatable")
-        p.add_argument("--original-header", action="append", metavar="NAME",
-                       help="add this header of the returned original to original.headers; repeatable")
-        self.parser = p
+    p = Quiet(prog="bounce-classify hook", description=HELP, epilog=EPILOG,
+              formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--sink", action="append", metavar="SINK",
+                   help="ledger (the default), jsonl:PATH or stdout; repeatable")
+    p.add_argument("--ledger", metavar="PATH|URL", default=os.environ.get("BOUNCE_CLASSIFY_LEDGER"),
+                   help="ledger file, or a postgresql:// URL (env BOUNCE_CLASSIFY_LEDGER; "
+                        "default: ledger.sqlite3 in your data directory)")
+    p.add_argument("--quarantine", metavar="DIR",
+                   help="Maildir for messages that cannot be understood (default: in your data directory)")
+    p.add_argument("--max-size", default="50M", metavar="SIZE",
+                   help="size cap; a larger message is quarantined unread (K, M, G suffixes; default 50M)")
+    p.add_argument("--deadline", type=float, default=DEFAULT_DEADLINE, metavar="SECONDS",
+                   help="give up with exit 75 after this long; keep it below the MTA's command "
+                        "time limit (default 30)")
+    p.add_argument("--log", default="syslog", metavar="WHERE",
+                   help="syslog (facility mail, the default), stderr, none, or a file path")
+    p.add_argument("--soft-bounces", type=int, default=3, metavar="N",
+                   help="soft bounces on different days that suppress an address (default 3)")
+    p.add_argument("--soft-days", type=int, default=14, metavar="DAYS",
+                   help="window for counting soft bounces (default 14)")
+    p.add_argument("--rules", action="append", metavar="FILE",
+                   help="your own rules file (TOML), tried first; repeatable")
+    p.add_argument("--original-header", action="append", metavar="NAME",
+                   help="add this header of the returned original to original.headers; repeatable")
+    return p
 
 
 def main(argv: Sequence[str]) -> int:
@@ -310,10 +308,11 @@ def main(argv: Sequence[str]) -> int:
     import sys
 
     try:
+        parser = _parser()
         if "-h" in argv or "--help" in argv:
-            _Parser().parser.print_help()
+            parser.print_help()
             return EX_OK
-        args = _Parser().parser.parse_args(list(argv))
+        args = parser.parse_args(list(argv))
         opts = _options(args)
         setup_logging(args.log)
     except Exception as exc:  # configuration mistakes defer: the admin fixes them, the MTA retries

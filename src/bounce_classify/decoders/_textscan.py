@@ -9,7 +9,7 @@ own markers.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from ..model import RecipientFacts
@@ -270,26 +270,36 @@ def commands_from_transcript(text: str) -> dict[str, str]:
     The key ``""`` holds the last command that drew an error reply.
     """
     out: dict[str, str] = {}
-    last: str | None = None
     last_rcpt: str | None = None
-    for line in text.split("\n"):
-        m = _TRANSCRIPT_SEND.match(line)
-        if m:
-            last = m.group(1).upper()
-            if last == "RCPT":
-                last_rcpt = clean_address(line)
+    for command, sent, reply in _session(text, _TRANSCRIPT_SEND, _TRANSCRIPT_RECV):
+        if reply is None:
+            if command == "RCPT":
+                last_rcpt = clean_address(sent)
             continue
-        r = _TRANSCRIPT_RECV.match(line)
-        if r and last:
-            reply = r.group(1)
-            if reply[:1] not in ("4", "5"):
-                continue
-            addrs = [a for a in (clean_address(x.group(0)) for x in ADDRESS.finditer(reply)) if a]
-            target = addrs[0] if addrs else (last_rcpt if last == "RCPT" else None)
-            if target and target not in out:
-                out[target] = last
-            out.setdefault("", last)
+        if reply[:1] not in ("4", "5"):
+            continue
+        addrs = [a for a in (clean_address(x.group(0)) for x in ADDRESS.finditer(reply)) if a]
+        target = addrs[0] if addrs else (last_rcpt if command == "RCPT" else None)
+        if target and target not in out:
+            out[target] = command
+        out.setdefault("", command)
     return out
+
+
+def _session(text: str, send: re.Pattern[str], recv: re.Pattern[str]) -> Iterator[tuple[str, str, str | None]]:
+    """Walk an SMTP session transcript: (command, the line sent, None) for each command
+    sent, then (that command, its line, the reply) for each reply after it."""
+    command: str | None = None
+    sent = ""
+    for line in text.split("\n"):
+        m = send.match(line)
+        if m:
+            command, sent = m.group(1).upper(), line
+            yield command, sent, None
+            continue
+        r = recv.match(line)
+        if r and command:
+            yield command, sent, r.group(1)
 
 
 def attach_commands(recipients: list[RecipientFacts], human: str) -> None:
@@ -317,20 +327,16 @@ def transcript_recipients(text: str) -> list[RecipientFacts]:
     if "Out:" not in text or "In:" not in text:
         return []
     rcpts: list[str] = []
-    command: str | None = None
-    for line in text.split("\n"):
-        m = _IN_LINE.match(line)
-        if m:
-            command = m.group(1).upper()
-            if command == "RCPT":
-                a = clean_address(m.group(2).split("ORCPT")[0])
-                if a:
-                    rcpts.append(a)
+    for command, sent, reply in _session(text, _IN_LINE, _OUT_LINE):
+        if reply is None:
+            args = _IN_LINE.match(sent)
+            a = clean_address(args.group(2).split("ORCPT")[0]) if command == "RCPT" and args else None
+            if a:
+                rcpts.append(a)
             continue
-        o = _OUT_LINE.match(line)
-        if o and rcpts:
-            reply = one_line(o.group(1))
+        if rcpts:
+            reply = one_line(reply)
             return [RecipientFacts(recipient=a, status=first_status(reply), reply_code=first_reply_code(reply),
-                                   diagnostic=reply, smtp_command=command, evidence=[line.strip()])
+                                   diagnostic=reply, smtp_command=command, evidence=[f"Out: {reply}"])
                     for a in dict.fromkeys(rcpts)]
     return []

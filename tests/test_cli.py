@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 FIXTURES = Path(__file__).parent / "fixtures"
 CMD = [sys.executable, "-m", "bounce_classify"]
 
@@ -149,6 +151,60 @@ def test_classifying_imports_no_heavy_dependency() -> None:
     loaded = {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in p.stderr.decode().splitlines()
               if line.startswith("import time:")}
     assert not loaded & {"boto3", "botocore", "flanker", "dns", "psycopg", "cryptography"}
+    # the main job with everyday options starts without the CLI framework or a process pool
+    assert not loaded & {"typer", "click", "pydantic", "rich", "multiprocessing", "concurrent"}
+
+
+# (arguments, whether the start-up fast path takes them)
+FAST_PATH = [
+    ([], True),
+    (["-"], True),
+    (["a.eml", "--format", "jsonl", "--jobs", "1"], True),
+    (["--format=csv", "-j", "2", "--rules", "r.toml", "--original-header", "X-Id", "--explain"], True),
+    (["-f", "json", "a.eml"], True),
+    (["--format", "nosuch"], False),  # typer reports the bad value
+    (["--jobs", "0"], False),
+    (["--jobs"], False),
+    (["--sink", "ledger"], False),
+    (["--help"], False),
+    (["-h"], False),
+    (["--", "a.eml"], False),
+    (["rules"], False),
+    (["ledger", "stats"], False),
+    (["a.eml", "--verify-sns"], False),
+]
+
+
+@pytest.mark.parametrize(("args", "fast"), FAST_PATH)
+def test_fast_path_takes_only_what_it_can_parse(args: list[str], fast: bool) -> None:
+    from bounce_classify.entry import fast_options
+
+    assert (fast_options(args) is not None) == fast
+
+
+def test_fast_path_knows_every_sub_command() -> None:
+    from bounce_classify.cli import app
+    from bounce_classify.entry import SUBCOMMANDS
+
+    names = {c.name for c in app.registered_commands} | {g.name for g in app.registered_groups}
+    assert names == SUBCOMMANDS
+
+
+@pytest.mark.parametrize("extra", [[], ["--explain"], ["--format", "csv"], ["--original-header", "X-Mailer"]])
+def test_fast_path_and_typer_give_the_same_output(extra: list[str]) -> None:
+    files = [str(p) for p in sorted(FIXTURES.rglob("*.eml"))[:12]]
+    fast = run([*files, "--format", "jsonl", *extra])
+    full = run(["classify", *files, "--format", "jsonl", *extra])  # the typer command
+    assert fast.returncode == full.returncode == 0
+    assert fast.stdout == full.stdout and len(records(fast.stdout) if "csv" not in extra else fast.stdout) > 0
+
+
+def test_fast_path_errors_are_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[[rule]]\nid = 'x'\nreason = 'nosuch'\n")
+    p = run(["--rules", str(bad), str(FIXTURES / "postfix/mailbox-full-text.eml")])
+    assert p.returncode == 2 and b"Traceback" not in p.stderr
+    assert p.stderr.decode().count("\n") == 1 and "'x'" in p.stderr.decode()
 
 
 def test_jobs_give_the_same_records_in_the_same_order(tmp_path: Path) -> None:

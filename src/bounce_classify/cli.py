@@ -10,9 +10,7 @@ from typing import Annotated
 import typer
 from typer.core import TyperGroup
 
-EXIT_OK = 0
-EXIT_INPUT_ERROR = 1
-EXIT_USAGE = 2
+from .main_job import EXIT_INPUT_ERROR, EXIT_USAGE, UsageError, load_rules, make_sinks, run_classify
 
 MAIN_HELP = """\
 Classify bounce messages: recipient, status, reason, the failing hop and what to fix.
@@ -59,12 +57,10 @@ def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
 
 
 def _load_rules(files: list[Path] | None):
-    from .rules import RuleError, ruleset
-
     try:
-        return ruleset(files or ())
-    except RuleError as exc:
-        raise _fail(str(exc)) from None
+        return load_rules([str(f) for f in files or ()])
+    except UsageError as exc:
+        raise _fail(str(exc), exc.code) from None
 
 
 @app.command("classify", help="Classify bounce messages (the default command).\n\n" + MAIN_HELP.split("\n\n", 1)[1])
@@ -79,118 +75,20 @@ def classify_cmd(
     verify_sns: Annotated[bool, typer.Option("--verify-sns", help="Accept only SNS messages whose signature verifies (versions 1 and 2); reject the rest.")] = False,
     jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, help="Worker processes; default: all cores for bulk input (directories, several files, large files), 1 otherwise.")] = None,
 ) -> None:
-    from .api import Failure, classify_paths
-    from .render import renderer_for
-
-    ruleset = _load_rules(rules)
-    sinks = _make_sinks(sink or [], ledger)
-    check = None
-    if verify_sns:
-        from .aws.sns import SnsVerifier, verify_item
-
-        verifier = SnsVerifier()
-
-        def check(item) -> None:
-            verify_item(item, verifier)
-    chosen = fmt.value if fmt else ("table" if sys.stdout.isatty() else "jsonl")
-    out = renderer_for(chosen, sys.stdout, explain)
-    failed = 0
-    s3_progress, bar = _s3_progress(paths or [])
-    from .parallel import classify_paths_parallel, default_jobs
-
-    n_jobs = jobs or default_jobs(paths or [])
-    if n_jobs > 1 and check is None:
-        stream = classify_paths_parallel(paths or [], n_jobs, stdin=sys.stdin.buffer,
-                                         rule_files=[str(r) for r in rules or []],
-                                         original_headers=original_header or (), s3_progress=s3_progress)
-    else:
-        stream = classify_paths(paths or [], stdin=sys.stdin.buffer, rules=ruleset,
-                                original_headers=original_header or (), check=check, s3_progress=s3_progress)
-    count = _count_progress(bar is None and n_jobs > 1)
     try:
-        for item in stream:
-            if count is not None:
-                count()
-            if isinstance(item, Failure):
-                failed += 1
-                where = item.source if not item.message else f"{item.source}#{item.message}"
-                sys.stderr.write(f"bounce-classify: {where}: {item.error}\n")
-                continue
-            for result in item:
-                out.write(result)
-            _record(sinks, item)
-    except KeyboardInterrupt:
-        out.close()
-        raise typer.Exit(130) from None
-    except BrokenPipeError:
-        sys.stderr.close()
-        raise typer.Exit(0) from None
-    finally:
-        for s in sinks:
-            s.close()
-        if bar is not None:
-            bar.stop()
-        if count is not None:
-            count.stop()
-    out.close()
-    if failed:
-        raise typer.Exit(EXIT_INPUT_ERROR)
-
-
-def _count_progress(wanted: bool):
-    """A message count on stderr for long bulk runs, only on a terminal."""
-    if not wanted or not sys.stderr.isatty():
-        return None
-    from rich.console import Console
-
-    status = Console(stderr=True).status("classifying")
-    status.start()
-    seen = [0]
-
-    def tick() -> None:
-        seen[0] += 1
-        if seen[0] % 200 == 0:
-            status.update(f"classified {seen[0]} messages")
-    tick.stop = status.stop  # type: ignore[attr-defined]
-    return tick
-
-
-def _s3_progress(paths: list[str]):
-    """A progress bar on a terminal for S3 prefixes, whose objects are listed before they are read."""
-    if not any(p.startswith("s3://") for p in paths) or not sys.stderr.isatty():
-        return None, None
-    from rich.console import Console
-    from rich.progress import Progress
-
-    bar = Progress(console=Console(stderr=True), transient=True)
-    bar.start()
-    task = bar.add_task("S3 objects", total=None)
-
-    def on_total(n: int) -> None:
-        bar.update(task, total=n)
-
-    def on_object() -> None:
-        bar.advance(task)
-    return (on_total, on_object), bar
+        code = run_classify(paths or [], fmt.value if fmt else None, explain, [str(r) for r in rules or []],
+                            original_header or [], sink or [], ledger, verify_sns, jobs)
+    except UsageError as exc:
+        raise _fail(str(exc), exc.code) from None
+    if code:
+        raise typer.Exit(code)
 
 
 def _make_sinks(specs: list[str], ledger: str | None, policy=None) -> list:
-    from .sinks import make_sink
-
     try:
-        return [make_sink(spec, ledger, policy) for spec in specs]
-    except ValueError as exc:
-        raise _fail(str(exc)) from None
-
-
-def _record(sinks: list, results) -> None:
-    from .sinks import SinkError
-
-    for s in sinks:
-        try:
-            s.write(results)
-        except SinkError as exc:
-            raise _fail(f"{s.name}: {exc}", EXIT_INPUT_ERROR) from None
+        return make_sinks(specs, ledger, policy)
+    except UsageError as exc:
+        raise _fail(str(exc), exc.code) from None
 
 
 @app.command("hook", add_help_option=False,
@@ -649,12 +547,7 @@ def ses_smtp_password_cmd(
 
 
 def main() -> None:
-    args = sys.argv[1:]
-    if args[:1] == ["hook"] or "--hook" in args:
-        # the hook's own fast start: no typer, no rich, only what one message needs
-        from .hook import main as hook_main
-
-        sys.exit(hook_main(args[1:] if args[0] == "hook" else [a for a in args if a != "--hook"]))
+    """The typer application; ``bounce_classify.entry.main`` is the console script."""
     try:
         app()
     except BrokenPipeError:

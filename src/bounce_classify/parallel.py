@@ -8,17 +8,18 @@ over bytes as everywhere else.
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from .api import Failure, classify_item
 from .model import Result
 from .read import Item, ReadError, iter_items
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 CHUNK_MESSAGES = 32
 CHUNK_BYTES = 4 * 1024 * 1024
@@ -76,6 +77,10 @@ def classify_paths_parallel(paths: Sequence[str], jobs: int, *, stdin: BinaryIO 
                             rule_files: Sequence[str] = (), original_headers: Sequence[str] = (),
                             s3_progress: Any = None) -> Iterator[list[Result] | Failure]:
     """Like ``api.classify_paths``, in ``jobs`` processes; same results, same order."""
+    # loaded here, not at start-up: a one-message run never needs them
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
     ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
     window = max(2, jobs * 4)
     with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init,

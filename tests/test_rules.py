@@ -94,3 +94,42 @@ def test_named_phrase_lists_are_shared_by_rules_of_the_same_file() -> None:
 
     assert rules[0].matches(ev("user is over quota")) and not rules[0].matches(ev("disk"))
     assert rules[1].matches(ev("mailbox full")) and rules[1].matches(ev("disk"))
+
+
+def test_one_pass_phrase_search_decides_as_testing_each_phrase_does() -> None:
+    """RuleSet searches all phrases at once; every fixture must get the rule the plain test gives."""
+    from bounce_classify.decoders import decode
+    from bounce_classify.message import Message
+    from bounce_classify.rules import evidence_for, kind_of
+
+    rs = ruleset()
+    compared = 0
+    for path in sorted(FIXTURES.rglob("*.eml")):
+        facts = decode(Message(path.read_bytes()))
+        for r in facts.recipients if facts else []:
+            ev = evidence_for(facts, r, kind_of(facts, r))
+            plain = next((rule.id for rule in rs.rules if rule.matches(ev)), None)  # no matcher set yet
+            assert ev.matcher is None
+            fast = rs.first_match(ev)
+            assert ev.matcher is rs.matcher and (fast.id if fast else None) == plain, path.name
+            compared += 1
+    assert compared >= 25  # every .eml fixture with a recipient
+
+
+@pytest.mark.parametrize(("rule_when", "diagnostic", "expected"), [
+    ('{ diagnostic = ["over quota", "mailbox full"] }', "552 mailbox full", True),
+    ('{ diagnostic = ["over quota", "mailbox full"] }', "552 mailbox", False),
+    ('{ diagnostic_all = ["mailbox", "full"] }', "mailbox is full", True),
+    ('{ diagnostic_all = ["mailbox", "full"] }', "mailbox is empty", False),
+    ('{ not_diagnostic = ["spam"] }', "550 spam detected", False),
+    ('{ not_diagnostic = ["spam"] }', "550 unknown user", True),
+    ('{ text = ["relay access denied"] }', "554 relay access denied", True),
+])
+def test_phrase_conditions_with_the_rule_set_matcher(rule_when: str, diagnostic: str, expected: bool) -> None:
+    from bounce_classify.rules import RuleSet
+    from bounce_classify.rules.engine import Evidence
+
+    rules = load_rules_text(f'[[rule]]\nid = "x"\nreason = "blocked"\nwhen = {rule_when}\n', "m.toml")
+    ev = Evidence(kind="bounce", status=None, reply_code=None, diagnostic=diagnostic, text=diagnostic,
+                  hosts=(), decoder="x", smtp_command=None, action=None, labels={})
+    assert (RuleSet(rules).first_match(ev) is not None) == expected

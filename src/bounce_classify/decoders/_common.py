@@ -5,6 +5,9 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterable
+from typing import Any
+
+import re2
 
 from ..message import Headers, Message, decode_header_value
 from ..model import Facts, RecipientFacts
@@ -15,21 +18,62 @@ REPLY = re.compile(r"(?:^|[\s:;(<\"'#\[])([245][0-5]\d)(?=[\s\-,;:)>\]]|\.(?!\d)
 SPACES = re.compile(r"\s+")
 TAGS = re.compile(r"<[^<>]{0,2000}>")
 
+_CI = re2.Options()
+_CI.case_sensitive = False
+
+
+def ci_regex(pattern: str) -> Any:
+    """``pattern`` as a case-insensitive RE2 regexp (no look-arounds; ``\\b``, ``\\w``, ``\\s`` are ASCII).
+
+    For the body signatures decoders search before decoding: an alternation of phrases under
+    ``re.I`` makes Python's engine try every alternative at every position, while RE2 runs one
+    automaton over the text, about ten times faster here, and in linear time whatever the input.
+    """
+    return re2.compile(pattern, _CI)
+
+
+class FirstOf:
+    """Ordered case-insensitive patterns: which comes first in the list among those that match.
+
+    All patterns are searched at once (an RE2 set), so a text that matches none, the usual
+    case, costs one pass instead of one per pattern.
+    """
+
+    def __init__(self, patterns: Iterable[str]) -> None:
+        self.patterns = [ci_regex(p) for p in patterns]
+        self._set = re2.Set.SearchSet(_CI)
+        for p in self.patterns:
+            self._set.Add(p.pattern)
+        self._set.Compile()
+
+    def search(self, text: str) -> tuple[int, Any] | None:
+        """(index, match) of the first pattern in list order that matches, or None."""
+        try:
+            hits = self._set.Match(text)
+        except UnicodeError:
+            return None
+        if not hits:
+            return None
+        i = min(hits)
+        return i, self.patterns[i].search(text)
+
+
 # "... (in reply to RCPT TO command)", "after RCPT TO:<...>", ">>> RCPT To:<...>"
 _COMMANDS = (
-    (re.compile(r"\b(?:in reply to|after|while sending|during|at)\s+(?:the\s+)?end of data\b", re.I), "DATA"),
-    (re.compile(r"\b(?:in reply to|after|while sending|during|response to|failed at|at)\s+(?:the\s+)?"
-                r"(RCPT(?: TO)?|MAIL(?: FROM)?|DATA|EHLO|HELO|STARTTLS|AUTH|BDAT|CONNECT)\b", re.I), None),
-    (re.compile(r">>> (RCPT|MAIL|DATA|EHLO|HELO|STARTTLS|AUTH)", re.I), None),
-    (re.compile(r"\b(?:does not|did not|didn't) like (?:our )?recipient\b", re.I), "RCPT"),
-    (re.compile(r"\b(?:does not|did not|didn't) like (?:our )?sender\b", re.I), "MAIL"),
-    (re.compile(r"\b(?:does not|did not|didn't) like our final DATA\b", re.I), "DATA"),
-    (re.compile(r"\b(?:does not|did not|didn't) like our (RCPT(?: TO)?|MAIL(?: FROM)?|DATA|EHLO|HELO)\b", re.I), None),
-    (re.compile(r"\[(RCPT_TO|MAIL_FROM|DATA|EHLO)\]"), None),
-    (re.compile(r"\b(RCPT TO|MAIL FROM) response\b", re.I), None),
-    (re.compile(r"\bSMTP AUTH\b|\bAUTH(?:ENTICATION)? (?:failed|unsuccessful|credentials invalid)", re.I), "AUTH"),
-    (re.compile(r"\bconnect(?:ion)? (?:to|refused|timed out)", re.I), "CONN"),
+    (r"\b(?:in reply to|after|while sending|during|at)\s+(?:the\s+)?end of data\b", "DATA"),
+    (r"\b(?:in reply to|after|while sending|during|response to|failed at|at)\s+(?:the\s+)?"
+     r"(RCPT(?: TO)?|MAIL(?: FROM)?|DATA|EHLO|HELO|STARTTLS|AUTH|BDAT|CONNECT)\b", None),
+    (r">>> (RCPT|MAIL|DATA|EHLO|HELO|STARTTLS|AUTH)", None),
+    (r"\b(?:does not|did not|didn't) like (?:our )?recipient\b", "RCPT"),
+    (r"\b(?:does not|did not|didn't) like (?:our )?sender\b", "MAIL"),
+    (r"\b(?:does not|did not|didn't) like our final DATA\b", "DATA"),
+    (r"\b(?:does not|did not|didn't) like our (RCPT(?: TO)?|MAIL(?: FROM)?|DATA|EHLO|HELO)\b", None),
+    (r"\[(RCPT_TO|MAIL_FROM|DATA|EHLO)\]", None),
+    (r"\b(RCPT TO|MAIL FROM) response\b", None),
+    (r"\bSMTP AUTH\b|\bAUTH(?:ENTICATION)? (?:failed|unsuccessful|credentials invalid)", "AUTH"),
+    (r"\bconnect(?:ion)? (?:to|refused|timed out)", "CONN"),
 )
+_COMMAND_SET = FirstOf(p for p, _ in _COMMANDS)
 
 
 def clean_address(value: str | None) -> str | None:
@@ -74,14 +118,15 @@ def first_reply_code(text: str | None) -> str | None:
 def detect_command(text: str | None) -> str | None:
     if not text:
         return None
-    for pattern, fixed in _COMMANDS:
-        m = pattern.search(text)
-        if m:
-            if fixed:
-                return fixed
-            word = m.group(1).upper().replace("_", " ")
-            return {"RCPT TO": "RCPT", "MAIL FROM": "MAIL", "CONNECT": "CONN"}.get(word, word.split()[0])
-    return None
+    found = _COMMAND_SET.search(text)
+    if found is None:
+        return None
+    i, m = found
+    fixed = _COMMANDS[i][1]
+    if fixed:
+        return fixed
+    word = m.group(1).upper().replace("_", " ")
+    return {"RCPT TO": "RCPT", "MAIL FROM": "MAIL", "CONNECT": "CONN"}.get(word, word.split()[0])
 
 
 def iso_time(value: str | None) -> str | None:

@@ -6,14 +6,14 @@ import re
 
 from ..message import Message
 from ..model import Facts
+from ._common import ci_regex
 from ._exchange import decode_exchange
 
 _SUBJECT = re.compile(r"^(?:Undeliverable|Non remis|Non recapitabile|Onbestelbaar|N\u00e3o[_ ]entregue|"
                       r"Unzustellbar|No se puede entregar|Olevererbart|Impossible de remettre|Delivery Status)", re.I)
-_BODY = re.compile(r"Diagnostic information for administrators|Delivery has failed to these recipients|"
+_BODY = ci_regex(r"Diagnostic information for administrators|Delivery has failed to these recipients|"
                    r"Generating server:|Informations de diagnostic pour les administrateurs|"
-                   r"Diagnoseinformationen f\u00fcr Administratoren|Informazioni di diagnostica per gli amministratori",
-                   re.I)
+                   r"Diagnoseinformationen für Administratoren|Informazioni di diagnostica per gli amministratori")
 
 
 class Exchange2007:

@@ -6,11 +6,12 @@ import re
 
 from ..message import Message
 from ..model import Facts
+from ._common import ci_regex
 from ._mta import decode_standard
 
-_BODY = re.compile(r"This message was created automatically by mail delivery software|"
+_BODY = ci_regex(r"This message was created automatically by mail delivery software|"
                    r"could not be delivered to one or more of its\s+recipients|"
-                   r"has not yet been delivered to one or more of its", re.I)
+                   r"has not yet been delivered to one or more of its")
 _START = re.compile(r"(?:following address\(es\) failed|following address\(es\) deferred|"
                     r"address\(es\) failed|have not yet been delivered[^\n]*)\s*:?\s*$", re.I | re.M)
 

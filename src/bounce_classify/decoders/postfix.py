@@ -6,9 +6,10 @@ import re
 
 from ..message import Message
 from ..model import Facts
+from ._common import ci_regex
 from ._mta import decode_standard
 
-_BODY = re.compile(r"This is the mail system at host|The Postfix program|postfix", re.I)
+_BODY = ci_regex(r"This is the mail system at host|The Postfix program|postfix")
 _START = re.compile(r"^\s*The mail system\s*$|^\s*The Postfix program\s*$", re.I | re.M)
 
 

@@ -6,10 +6,11 @@ import re
 
 from ..message import Message
 from ..model import Facts
+from ._common import ci_regex
 from ._mta import decode_standard
 
-_BODY = re.compile(r"This is the qmail-send program|I'm afraid I wasn't able to deliver your message|"
-                   r"qmail-send|Remote host said:", re.I)
+_BODY = ci_regex(r"This is the qmail-send program|I'm afraid I wasn't able to deliver your message|"
+                   r"qmail-send|Remote host said:")
 _START = re.compile(r"wasn't able to deliver your message to the following addresses\.?|"
                     r"unable to deliver your message to the following address", re.I)
 _STOP = re.compile(r"^--- (?:Below this line is a copy of the message|Enclosed are the original headers)", re.M)

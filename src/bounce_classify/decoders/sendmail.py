@@ -6,9 +6,10 @@ import re
 
 from ..message import Message
 from ..model import Facts
+from ._common import ci_regex
 from ._mta import decode_standard
 
-_BODY = re.compile(r"-----\s*Transcript of session follows\s*-----|The original message was received at", re.I)
+_BODY = ci_regex(r"-----\s*Transcript of session follows\s*-----|The original message was received at")
 _START = re.compile(r"-----\s*The following addresses? (?:had|has) (?:permanent fatal errors|"
                     r"transient non-fatal errors)\s*-----|-----\s*Transcript of session follows\s*-----", re.I)
 

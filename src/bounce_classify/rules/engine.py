@@ -49,7 +49,33 @@ class RuleError(ValueError):
     """A rules file is not valid; the message names the rule, field and problem."""
 
 
-@dataclass(frozen=True)
+class PhraseMatcher:
+    """Every phrase of a rule set, searched in one pass (an RE2 set) instead of one by one.
+
+    ``found(text)`` is the set of the phrases that occur in ``text``; the phrase conditions of
+    the rules then become set operations.  With some 1,500 phrases this is about a thousand
+    times cheaper than testing each phrase with ``in``.
+    """
+
+    def __init__(self, phrases: Iterable[str]) -> None:
+        self.phrases = sorted(set(phrases))
+        self._set = re2.Set.SearchSet(re2.Options())
+        for p in self.phrases:
+            self._set.Add(re2.escape(p))
+        self._set.Compile()
+
+    def found(self, text: str) -> frozenset[str] | None:
+        """The phrases in ``text``; None if RE2 cannot take the text (a lone surrogate)."""
+        if not text:
+            return frozenset()
+        try:
+            hits = self._set.Match(text)
+        except UnicodeError:
+            return None
+        return frozenset(self.phrases[i] for i in hits) if hits else frozenset()
+
+
+@dataclass(slots=True)
 class Evidence:
     """What the conditions look at, prepared once per recipient."""
 
@@ -63,6 +89,20 @@ class Evidence:
     smtp_command: str | None
     action: str | None
     labels: dict[str, str]
+    # set by RuleSet.first_match; without it, phrase conditions test each phrase in turn
+    matcher: PhraseMatcher | None = None
+    _in_diagnostic: frozenset[str] | None = None
+    _in_text: frozenset[str] | None = None
+
+    def in_diagnostic(self) -> frozenset[str] | None:
+        if self._in_diagnostic is None and self.matcher is not None:
+            self._in_diagnostic = self.matcher.found(self.diagnostic)
+        return self._in_diagnostic
+
+    def in_text(self) -> frozenset[str] | None:
+        if self._in_text is None and self.matcher is not None:
+            self._in_text = self.matcher.found(self.text)
+        return self._in_text
 
 
 @dataclass
@@ -76,6 +116,7 @@ class Rule:
     remediation: str | None
     origin: str
     tests: list[Callable[[Evidence], bool]] = field(default_factory=list)
+    phrases: frozenset[str] = frozenset()
 
     def matches(self, ev: Evidence) -> bool:
         for test in self.tests:
@@ -112,9 +153,10 @@ def _expand(rule_id: str, key: str, value: Any, phrases: dict[str, list[str]], o
     return out
 
 
-def _compile(rule_id: str, when: dict[str, Any], origin: str,
-             phrases: dict[str, list[str]] | None = None) -> list[Callable[[Evidence], bool]]:
+def _compile(rule_id: str, when: dict[str, Any], origin: str, phrases: dict[str, list[str]] | None = None,
+             used: set[str] | None = None) -> list[Callable[[Evidence], bool]]:
     tests: list[Callable[[Evidence], bool]] = []
+    used = set() if used is None else used
     for key, value in when.items():
         value = _expand(rule_id, key, value, phrases or {}, origin)
         if key not in CONDITION_KEYS:
@@ -153,7 +195,9 @@ def _compile(rule_id: str, when: dict[str, Any], origin: str,
         elif key == "not_smtp_command":
             tests.append(_negated(_member_test("smtp_command", frozenset(v.upper() for v in value))))
         elif key in ("diagnostic", "text", "diagnostic_all", "not_diagnostic"):
-            tests.append(_phrase_test(key, tuple(v.lower() for v in value)))
+            lowered = tuple(v.lower() for v in value)
+            used.update(lowered)
+            tests.append(_phrase_test(key, lowered))
         elif key == "host":
             tests.append(_host_test(tuple(v.lower().lstrip(".") for v in value)))
         else:  # kind, decoder, smtp_command, action: membership in a set
@@ -180,13 +224,23 @@ def _label_test(wanted: dict[str, set[str]]) -> Callable[[Evidence], bool]:
 
 
 def _phrase_test(key: str, phrases: tuple[str, ...]) -> Callable[[Evidence], bool]:
-    if key == "diagnostic":
-        return lambda ev: any(p in ev.diagnostic for p in phrases)
+    wanted = frozenset(phrases)
     if key == "text":
-        return lambda ev: any(p in ev.text for p in phrases)
-    if key == "diagnostic_all":
-        return lambda ev: all(p in ev.diagnostic for p in phrases)
-    return lambda ev: not any(p in ev.diagnostic for p in phrases)
+        def in_text(ev: Evidence) -> bool:
+            found = ev.in_text()
+            return any(p in ev.text for p in phrases) if found is None else not wanted.isdisjoint(found)
+        return in_text
+
+    def in_diagnostic(ev: Evidence) -> bool:
+        found = ev.in_diagnostic()
+        if found is None:
+            hits = [p in ev.diagnostic for p in phrases]
+            return all(hits) if key == "diagnostic_all" else any(hits)
+        return wanted <= found if key == "diagnostic_all" else not wanted.isdisjoint(found)
+
+    if key == "not_diagnostic":
+        return _negated(in_diagnostic)
+    return in_diagnostic
 
 
 def _host_test(suffixes: tuple[str, ...]) -> Callable[[Evidence], bool]:
@@ -244,9 +298,11 @@ def build_rule(raw: Any, origin: str, position: int, phrases: dict[str, list[str
         if not isinstance(remediation, str):
             raise RuleError(f"{origin}: rule {rule_id!r}: field 'remediation' must be a string")
         _check_remediation(rule_id, remediation, origin)
+    used: set[str] = set()
+    tests = _compile(rule_id, when, origin, phrases, used)
     return Rule(
         id=rule_id.strip(), when=when, reason=reason, hop=hop, fix_owner=owner, permanent=permanent,
-        remediation=remediation, origin=origin, tests=_compile(rule_id, when, origin, phrases),
+        remediation=remediation, origin=origin, tests=tests, phrases=frozenset(used),
     )
 
 
@@ -296,8 +352,11 @@ class RuleSet:
     def __init__(self, rules: Iterable[Rule]) -> None:
         # a user's rule may reuse a built-in id; being earlier in the list, it wins
         self.rules = list(rules)
+        self.matcher = PhraseMatcher(p for r in self.rules for p in r.phrases)
 
     def first_match(self, ev: Evidence) -> Rule | None:
+        if ev.matcher is not self.matcher:
+            ev.matcher, ev._in_diagnostic, ev._in_text = self.matcher, None, None
         for rule in self.rules:
             if rule.matches(ev):
                 return rule

@@ -133,3 +133,25 @@ def test_phrase_conditions_with_the_rule_set_matcher(rule_when: str, diagnostic:
     ev = Evidence(kind="bounce", status=None, reply_code=None, diagnostic=diagnostic, text=diagnostic,
                   hosts=(), decoder="x", smtp_command=None, action=None, labels={})
     assert (RuleSet(rules).first_match(ev) is not None) == expected
+
+
+def test_parsed_rule_files_are_cached_and_a_changed_file_is_read_again(tmp_path: Path) -> None:
+    import os
+
+    from bounce_classify.rules.engine import parsed_rule_files
+
+    f = tmp_path / "10-mine.toml"
+    f.write_text('[[rule]]\nid = "a"\nreason = "blocked"\n')
+    assert parsed_rule_files(tmp_path)[0][1]["rule"][0]["id"] == "a"
+    cache = next((tmp_path / "__pycache__").glob("rules.*.marshal"))
+    f.write_text('[[rule]]\nid = "bb"\nreason = "blocked"\n')  # another size and time
+    os.utime(f, ns=(1, 1))
+    assert parsed_rule_files(tmp_path)[0][1]["rule"][0]["id"] == "bb"
+    cache.write_bytes(b"garbage")  # a damaged cache is ignored and rewritten
+    assert parsed_rule_files(tmp_path)[0][1]["rule"][0]["id"] == "bb"
+    os.chmod(tmp_path / "__pycache__", 0o500)  # a read-only install still works
+    try:
+        (tmp_path / "20-more.toml").write_text('[[rule]]\nid = "c"\nreason = "blocked"\n')
+        assert [name for name, _ in parsed_rule_files(tmp_path)] == ["10-mine.toml", "20-more.toml"]
+    finally:
+        os.chmod(tmp_path / "__pycache__", 0o700)

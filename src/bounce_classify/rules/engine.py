@@ -14,7 +14,6 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -311,6 +310,10 @@ def load_rules_text(text: str, origin: str) -> list[Rule]:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise RuleError(f"{origin}: not valid TOML: {exc}") from exc
+    return rules_from_data(data, origin)
+
+
+def rules_from_data(data: dict[str, Any], origin: str) -> list[Rule]:
     raw_rules = data.get("rule", [])
     if not isinstance(raw_rules, list):
         raise RuleError(f"{origin}: 'rule' must be an array of tables ([[rule]])")
@@ -338,12 +341,49 @@ def load_rules_file(path: str | Path) -> list[Rule]:
     return load_rules_text(text, str(p))
 
 
+_RULES_DIR = Path(__file__).resolve().parent
+
+
 def builtin_rule_files() -> list[tuple[str, str]]:
     """(name, text) of the shipped rule files, in file-name order."""
-    pkg = resources.files("bounce_classify.rules")
-    files = sorted((f for f in pkg.iterdir() if f.name.endswith(".toml") and not f.name.startswith("_")),
-                   key=lambda f: f.name)
+    files = sorted(f for f in _RULES_DIR.iterdir() if f.name.endswith(".toml") and not f.name.startswith("_"))
     return [(f.name, f.read_text(encoding="utf-8")) for f in files]
+
+
+def parsed_rule_files(directory: Path = _RULES_DIR) -> list[tuple[str, dict[str, Any]]]:
+    """The shipped rule files, parsed; from a marshal cache in ``__pycache__`` when it is fresh.
+
+    Parsing the TOML costs more than classifying a message, so, like Python with its .pyc
+    files, the parsed tables are kept beside the sources, keyed on every file's name, size
+    and modification time.  A cache that cannot be written (a read-only install) is skipped.
+    """
+    import marshal
+    import sys
+
+    files = sorted(f for f in directory.iterdir() if f.name.endswith(".toml") and not f.name.startswith("_"))
+    key = [(f.name, st.st_size, st.st_mtime_ns) for f in files for st in (f.stat(),)]
+    cache = directory / "__pycache__" / f"rules.{sys.implementation.cache_tag}.marshal"
+    try:
+        cached_key, data = marshal.loads(cache.read_bytes())
+        if cached_key == key:
+            return data
+    except (OSError, ValueError, EOFError, TypeError):
+        pass
+    data = []
+    for f in files:
+        origin = f.name
+        try:
+            data.append((origin, tomllib.loads(f.read_text(encoding="utf-8"))))
+        except tomllib.TOMLDecodeError as exc:
+            raise RuleError(f"{origin}: not valid TOML: {exc}") from exc
+    try:
+        cache.parent.mkdir(exist_ok=True)
+        tmp = cache.with_name(f"{cache.name}.{id(data)}.tmp")
+        tmp.write_bytes(marshal.dumps((key, data)))
+        tmp.replace(cache)
+    except (OSError, ValueError):
+        pass
+    return data
 
 
 class RuleSet:
@@ -370,8 +410,8 @@ def builtin_rules() -> list[Rule]:
     global _BUILTIN
     if _BUILTIN is None:
         rules: list[Rule] = []
-        for name, text in builtin_rule_files():
-            rules.extend(load_rules_text(text, name))
+        for name, data in parsed_rule_files():
+            rules.extend(rules_from_data(data, name))
         _BUILTIN = rules
     return _BUILTIN
 

@@ -60,6 +60,15 @@ class Block:
         return "\n".join(self.lines)
 
 
+# A DSN field line ends an error block, and the returned original's first header ends the
+# scan, even without a blank line before them: a bounce quoted in a forward loses its MIME
+# parts and its blank lines.  A Diagnostic-Code line may still open a block of its own.
+_DSN_FIELD = re.compile(r"[>\s]*(?:Reporting-MTA|Received-From-MTA|Arrival-Date|Final-Recipient|Original-Recipient|"
+                        r"Action|Status|Remote-MTA|Last-Attempt-Date|X-Postfix-Queue-ID|X-Postfix-Sender)\s*:", re.I)
+_DIAGNOSTIC_FIELD = re.compile(r"[>\s]*Diagnostic-Code\s*:", re.I)
+_ORIGINAL_STARTS = re.compile(r"[>\s]*(?:Return-Path|Received)\s*:", re.I)
+
+
 def scan_blocks(text: str, exclude: Iterable[str] = (), rcpt_line: re.Pattern[str] = _RCPT_LINE,
                 stop: re.Pattern[str] | None = None, strict: bool = False) -> list[Block]:
     """Blocks of (address line + following lines up to a blank line or the next address).
@@ -82,6 +91,13 @@ def scan_blocks(text: str, exclude: Iterable[str] = (), rcpt_line: re.Pattern[st
             blank_run += 1
             continue
         blank_run = 0
+        if blocks and _ORIGINAL_STARTS.match(line):
+            break  # the returned original's headers: no more errors below
+        if _DSN_FIELD.match(line):
+            current = None
+            continue
+        if current is not None and current.lines and _DIAGNOSTIC_FIELD.match(line):
+            current = None
         if "@" in line and not _NOISE_LINE.match(line):
             m = rcpt_line.match(line)
             if m:

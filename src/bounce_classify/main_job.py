@@ -64,7 +64,7 @@ def run_classify(paths: Sequence[str] = (), fmt: str | None = None, explain: boo
     from .render import renderer_for
 
     paths = list(paths)
-    ruleset = load_rules(rules)
+    ruleset = load_rules(rules)  # also with --jobs: a bad rules file is reported before any work starts
     sinks = make_sinks(sink, ledger)
     check = None
     if verify_sns:

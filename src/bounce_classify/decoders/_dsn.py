@@ -13,6 +13,7 @@ _PER_MESSAGE = {"reporting-mta", "arrival-date", "received-from-mta", "original-
                 "dsn-gateway", "x-postfix-queue-id", "x-postfix-sender", "x-original-message-id"}
 _RECIPIENT_ONLY = {"action", "status", "diagnostic-code", "remote-mta", "last-attempt-date",
                    "will-retry-until", "final-log-id"}
+DSN_FIELDS = frozenset(_RECIPIENT_FIELDS | _PER_MESSAGE | _RECIPIENT_ONLY)
 
 
 def parse_fields(text: str) -> tuple[dict[str, str], list[dict[str, str]]]:

@@ -22,6 +22,7 @@ from ._common import (
     first_status,
     one_line,
 )
+from ._dsn import DSN_FIELDS
 
 # An address that opens a recipient block, in the forms real MTAs write.
 _RCPT_LINE = re.compile(
@@ -63,8 +64,7 @@ class Block:
 # A DSN field line ends an error block, and the returned original's first header ends the
 # scan, even without a blank line before them: a bounce quoted in a forward loses its MIME
 # parts and its blank lines.  A Diagnostic-Code line may still open a block of its own.
-_DSN_FIELD = re.compile(r"[>\s]*(?:Reporting-MTA|Received-From-MTA|Arrival-Date|Final-Recipient|Original-Recipient|"
-                        r"Action|Status|Remote-MTA|Last-Attempt-Date|X-Postfix-Queue-ID|X-Postfix-Sender)\s*:", re.I)
+_DSN_FIELD = re.compile(r"[>\s]*(?:" + "|".join(sorted(DSN_FIELDS - {"diagnostic-code"})) + r")\s*:", re.I)
 _DIAGNOSTIC_FIELD = re.compile(r"[>\s]*Diagnostic-Code\s*:", re.I)
 _ORIGINAL_STARTS = re.compile(r"[>\s]*(?:Return-Path|Received)\s*:", re.I)
 

@@ -6,7 +6,7 @@ import re
 
 from ..message import Message
 from ..model import Facts
-from ._common import ci_regex
+from ..patterns import ci_regex
 from ._exchange import decode_exchange
 
 _SUBJECT = re.compile(r"^(?:Undeliverable|Non remis|Non recapitabile|Onbestelbaar|N\u00e3o[_ ]entregue|"

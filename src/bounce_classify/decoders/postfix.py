@@ -6,7 +6,7 @@ import re
 
 from ..message import Message
 from ..model import Facts
-from ._common import ci_regex
+from ..patterns import ci_regex
 from ._mta import decode_standard
 
 _BODY = ci_regex(r"This is the mail system at host|The Postfix program|postfix")

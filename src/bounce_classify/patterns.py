@@ -1,0 +1,42 @@
+"""RE2 helpers shared by the decoders and the rules: one automaton for many patterns.
+
+Python's engine tries every alternative of a case-insensitive alternation at every position,
+and a list of patterns costs one pass per pattern.  RE2 runs one automaton over the text, in
+time linear in the input whatever the pattern, and an RE2 set answers "which of these
+patterns occur" in a single pass.  Patterns here are RE2 syntax: no look-arounds, and
+``\\b``, ``\\w`` and ``\\s`` are ASCII.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import re2
+
+_CI = re2.Options()
+_CI.case_sensitive = False
+
+
+def ci_regex(pattern: str) -> Any:
+    """``pattern`` compiled case-insensitively with RE2."""
+    return re2.compile(pattern, _CI)
+
+
+class PatternSet:
+    """Several patterns searched in one pass; ``matching`` gives the indices of those that occur."""
+
+    def __init__(self, patterns: Iterable[str], case_sensitive: bool = True) -> None:
+        self._set = re2.Set.SearchSet(re2.Options() if case_sensitive else _CI)
+        for p in patterns:
+            self._set.Add(p)
+        self._set.Compile()
+
+    def matching(self, text: str) -> list[int] | None:
+        """Indices of the patterns found in ``text``; None if RE2 cannot take the text (a lone surrogate)."""
+        if not text:
+            return []
+        try:
+            return self._set.Match(text) or []
+        except UnicodeError:
+            return None

@@ -11,7 +11,7 @@ from bounce_classify import classify
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FIELDS = ("kind", "recipient", "status", "reply_code", "reason", "hop", "permanent", "hard_bounce", "decoded_by",
-          "smtp_command")
+          "smtp_command", "rule")
 
 
 def _cases():

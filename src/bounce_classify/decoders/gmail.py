@@ -17,6 +17,8 @@ _TO_LINE = re.compile(
     r"(?:wasn't delivered to|to the following recipient failed permanently:|has been delayed:|"
     r"problem delivering your message to|Your message to|temporary problem delivering your message to|"
     r"following recipient failed temporarily:)\s*<?([^\s<>]+@[^\s<>]+?)>?(?:\s|\.\s|$)", re.I)
+# Google's delay warnings: the message is still queued and being retried.
+_DELAY = re.compile(r"has been delayed:|THIS IS A WARNING MESSAGE ONLY|Message will be retried for", re.I)
 _GOOGLE_FROM = re.compile(r"mailer-daemon@(?:googlemail|google)\.com", re.I)
 
 
@@ -58,7 +60,8 @@ class Gmail:
             rcpts = [a] if a else []
         if not rcpts:
             return None
-        recipients = [RecipientFacts(recipient=a, diagnostic=reply) for a in dict.fromkeys(rcpts)]
+        action = "delayed" if _DELAY.search(text[:3000]) else None
+        recipients = [RecipientFacts(recipient=a, diagnostic=reply, action=action) for a in dict.fromkeys(rcpts)]
         attach_diagnostics(recipients, text)
         return new_facts(self.name, msg, recipients, context=text[:4000], original=original)
 

@@ -1,0 +1,66 @@
+"""m-FILTER (Digital Arts' mail gateway): "-------server message" / "-------SMTP command" reports.
+
+The report lists the failed addresses, then the remote server's reply under
+"-------server message", the command it answered under "-------SMTP command", and the
+original under "-------original message" (or a summary under "-------original mail info").
+The command matters: the same "unknown user" reply means a missing mailbox at RCPT TO and a
+filter after DATA.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..message import Message
+from ..model import Facts, RecipientFacts
+from ._common import ADDRESS, body_text, clean_address, new_facts, one_line, original_from_text
+
+_SECTION = re.compile(r"^-{5,}\s*(server message|SMTP command|original (?:message|mail info))\s*$", re.I | re.M)
+_COMMANDS = {"CONN", "HELO", "EHLO", "STARTTLS", "AUTH", "MAIL", "RCPT", "DATA", "QUIT"}
+
+
+def _sections(text: str) -> tuple[str, dict[str, str]]:
+    """The text before the first section marker, and each section's text by its lower-case name."""
+    marks = list(_SECTION.finditer(text))
+    if not marks:
+        return text, {}
+    out: dict[str, str] = {}
+    for i, m in enumerate(marks):
+        end = marks[i + 1].start() if i + 1 < len(marks) else len(text)
+        out.setdefault(m.group(1).lower(), text[m.end():end].strip())
+    return text[: marks[0].start()], out
+
+
+class MFilter:
+    name = "mfilter"
+
+    def detect(self, msg: Message) -> bool:
+        head = msg.plain_text[:4000]
+        return "-------server message" in head.lower() and "-------smtp command" in head.lower()
+
+    def decode(self, msg: Message) -> Facts | None:
+        text = body_text(msg)
+        preamble, sections = _sections(text)
+        reply = one_line(sections.get("server message", "")) or None
+        command_text = sections.get("smtp command", "").split()
+        command = command_text[0].upper() if command_text else None
+        if command is not None and command not in _COMMANDS:
+            command = None
+        addresses = [a for a in (clean_address(m.group(0)) for m in ADDRESS.finditer(preamble)) if a]
+        if not addresses and reply:
+            addresses = [a for a in (clean_address(m.group(0)) for m in ADDRESS.finditer(reply)) if a]
+        if not addresses:
+            return None
+        recipients = [RecipientFacts(recipient=a, diagnostic=reply, smtp_command=command,
+                                     evidence=[line for line in (reply, command) if line])
+                      for a in dict.fromkeys(addresses)]
+        facts = new_facts(self.name, msg, recipients, context=preamble[:2000])
+        if facts.original_headers is None:
+            for key in ("original message", "original mail info"):
+                if key in sections:
+                    facts.original_headers = original_from_text("Original message follows\n\n" + sections[key])
+                    break
+        return facts
+
+
+DECODER = MFilter()

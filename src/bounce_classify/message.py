@@ -32,11 +32,22 @@ def normalise_newlines(raw: bytes) -> bytes:
     return raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
 
 
+# ISO-2022-JP whose escape bytes were stripped on the way (a 7-bit path that drops control
+# characters): "$B...(B" runs of two-byte JIS characters with the ESC before "$B" and "(B" gone.
+_STRIPPED_JIS = re.compile(rb"\$([B@])((?:[\x21-\x7e][\x21-\x7e])+?)\(([BJ])")
+
+
+def _restore_jis(m: re.Match[bytes]) -> bytes:
+    return b"\x1b$" + m.group(1) + m.group(2) + b"\x1b(" + m.group(3)
+
+
 def decode_bytes(data: bytes, charset: str | None = None) -> str:
     """Decode leniently: the declared charset, else UTF-8, else Latin-1.
 
     Japanese mail often carries ISO-2022-JP without saying so; its escape sequences give it away.
     """
+    if b"$B" in data and b"\x1b" not in data and _STRIPPED_JIS.search(data):
+        data = _STRIPPED_JIS.sub(_restore_jis, data)
     if (not charset or charset.strip().strip('"').lower() in ("us-ascii", "ascii")) and (
             b"\x1b$B" in data or b"\x1b$@" in data):
         charset = "iso-2022-jp"

@@ -18,7 +18,7 @@ def decode_dsn(msg: Message, name: str, context_from_text: bool = True) -> Facts
     """Shared by every decoder whose format carries a delivery-status part."""
     part = msg.find(*DSN_TYPES)
     if part is not None:
-        text = part.payload.decode("utf-8", "replace")
+        text = part.text
         human = body_text(msg) if context_from_text else ""
     else:
         # delivery-status fields pasted into the text (a report whose MIME structure was lost

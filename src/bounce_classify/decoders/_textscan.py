@@ -44,7 +44,7 @@ _ERROR_WORDS = re.compile(
     r"denied|failed|failure|error|invalid|disabled|full|quota|blocked|expired|unable|couldn't|"
     r"could not|cannot|can't|timed? ?out|said|too large|exceeded|not (?:a )?valid|spam|policy|"
     r"inactive|suspended|unrouteable|unroutable|undeliverable|permanent|temporary|not listed|"
-    r"not a member|blacklisted|blocklisted|denylisted|banned|not allowed|not permitted|did not reach|not reached|exceeds|doesn't have|does not have|not responding|failing|no smtp service|no valid recipients|not be delivered)\b|"
+    r"not a member|no mx record|no mx|blacklisted|blocklisted|denylisted|banned|not allowed|not permitted|did not reach|not reached|exceeds|doesn't have|does not have|not responding|failing|no smtp service|no valid recipients|not be delivered)\b|"
     r"(?<![\d.])[45]\d\d(?![\d.])|\b[45]\.\d{1,3}\.\d{1,3}\b",
     re.I,
 )

@@ -74,8 +74,9 @@ def hard_bounce(kind: str, reason: str, r: RecipientFacts) -> bool:
     if reason in HARD_REASONS:
         return True
     if reason == "notaccept":
+        # a domain that takes no mail (null MX, no MX) is permanent unless a 4xx says otherwise
         code = r.status or r.reply_code or ""
-        return code.startswith("5")
+        return not code.startswith("4")
     return False
 
 

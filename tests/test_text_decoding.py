@@ -25,3 +25,48 @@ CASES = [
 @pytest.mark.parametrize(("data", "charset", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_decode_bytes(data: bytes, charset: str | None, expected: str) -> None:
     assert decode_bytes(data, charset) == expected
+
+
+# --- dates: the quick RFC 5322 reader must agree with email.utils on every date it accepts ---
+
+from datetime import datetime, timedelta, timezone  # noqa: E402
+from email.utils import format_datetime, parsedate_to_datetime  # noqa: E402
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from bounce_classify.decoders._common import iso_time  # noqa: E402
+
+
+def _reference(value: str) -> str | None:
+    try:
+        return parsedate_to_datetime(value).isoformat()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
+DATE_CASES = [
+    ("Thu, 9 Nov 2017 02:02:04 +0900", "2017-11-09T02:02:04+09:00"),
+    ("Thu, 29 Apr 2010 23:34:45 +0900 (JST)", "2010-04-29T23:34:45+09:00"),
+    ("29 Apr 2011 23:34:45 -0000", "2011-04-29T23:34:45"),
+    ("Mon, 24 Nov 2014 17:15 +0000", "2014-11-24T17:15:00+00:00"),
+    ("dns; Thu, 29 Apr 2004 23:34:45 +0000", "2004-04-29T23:34:45+00:00"),
+    ("Sun, 23 Nov 2014 08:42:53 -0800 (PST)", "2014-11-23T08:42:53-08:00"),
+    ("Wed, 14 Dec 2016 18:03:08 GMT", "2016-12-14T18:03:08+00:00"),  # a zone name: email.utils reads it
+    ("2026-03-02T10:00:00Z", "2026-03-02T10:00:00+00:00"),
+    ("Fri, 30 Feb 2026 10:00:00 +0000", None),
+    ("not a date", None),
+]
+
+
+@pytest.mark.parametrize(("value", "expected"), DATE_CASES, ids=[c[0] for c in DATE_CASES])
+def test_iso_time(value: str, expected: str | None) -> None:
+    assert iso_time(value) == expected
+
+
+@given(st.datetimes(min_value=datetime(1970, 1, 1), max_value=datetime(2099, 12, 31)),
+       st.integers(min_value=-12 * 60, max_value=14 * 60))
+def test_iso_time_agrees_with_email_utils(moment: datetime, offset_minutes: int) -> None:
+    aware = moment.replace(microsecond=0, tzinfo=timezone(timedelta(minutes=offset_minutes)))
+    text = format_datetime(aware)
+    assert iso_time(text) == _reference(text)

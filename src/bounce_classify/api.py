@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -15,6 +14,11 @@ from .read import Item, ReadError, iter_items, json_items
 from .rules import RuleSet, judge, ruleset
 
 _DEFAULT_RULES: RuleSet | None = None
+
+try:  # CPython's built-in SHA-256 loads in microseconds; hashlib loads OpenSSL first (about 3 ms)
+    from _sha256 import sha256 as _sha256
+except ImportError:  # other versions and interpreters
+    from hashlib import sha256 as _sha256
 
 
 def default_rules() -> RuleSet:
@@ -89,12 +93,12 @@ def classify_paths(paths: Iterable[str], *, stdin: BinaryIO | None = None, rules
 
 
 def _digest(raw: bytes) -> str:
-    return hashlib.sha256(normalise_newlines(raw)).hexdigest()
+    return _sha256(normalise_newlines(raw)).hexdigest()
 
 
 def _token(digest: str, recipient: str | None, position: int) -> str:
     key = f"{digest}\0{recipient or ''}\0{position if recipient is None else 0}"
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+    return _sha256(key.encode("utf-8")).hexdigest()[:32]
 
 
 def _classify_mime(raw: bytes, source: str, index: int, rules: RuleSet,

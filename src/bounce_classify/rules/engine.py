@@ -11,7 +11,6 @@ in the input, so no rule can be made to hang on a hostile diagnostic.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -297,6 +296,8 @@ def build_rule(raw: Any, origin: str, position: int, phrases: dict[str, list[str
 
 
 def load_rules_text(text: str, origin: str) -> list[Rule]:
+    import tomllib  # imported here: a start-up reads the rules from the cache (parsed_rule_files)
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -354,6 +355,8 @@ def parsed_rule_files(directory: Path = _RULES_DIR) -> list[tuple[str, dict[str,
             return data
     except (OSError, ValueError, EOFError, TypeError):
         pass
+    import tomllib
+
     data = []
     for f in files:
         origin = f.name

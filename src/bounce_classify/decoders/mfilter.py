@@ -36,7 +36,7 @@ class MFilter:
 
     def detect(self, msg: Message) -> bool:
         head = msg.plain_text[:4000]
-        return "-------server message" in head.lower() and "-------smtp command" in head.lower()
+        return "-------" in head and _SECTION.search(head) is not None and "-------smtp command" in head.lower()
 
     def decode(self, msg: Message) -> Facts | None:
         text = body_text(msg)

@@ -13,12 +13,16 @@ from .model import Facts, RecipientFacts, Result
 from .read import Item, ReadError, iter_items, json_items
 from .rules import RuleSet, judge, ruleset
 
-_DEFAULT_RULES: RuleSet | None = None
+# CPython's built-in SHA-256 loads in microseconds; hashlib loads OpenSSL first (about 3 ms)
+try:
+    from _sha256 import sha256 as _sha256  # CPython 3.11
+except ImportError:
+    try:
+        from _sha2 import sha256 as _sha256  # CPython 3.12 and later
+    except ImportError:  # other interpreters
+        from hashlib import sha256 as _sha256
 
-try:  # CPython's built-in SHA-256 loads in microseconds; hashlib loads OpenSSL first (about 3 ms)
-    from _sha256 import sha256 as _sha256
-except ImportError:  # other versions and interpreters
-    from hashlib import sha256 as _sha256
+_DEFAULT_RULES: RuleSet | None = None
 
 
 def default_rules() -> RuleSet:

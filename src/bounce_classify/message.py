@@ -46,7 +46,7 @@ def decode_bytes(data: bytes, charset: str | None = None) -> str:
 
     Japanese mail often carries ISO-2022-JP without saying so; its escape sequences give it away.
     """
-    if b"$B" in data and b"\x1b" not in data and _STRIPPED_JIS.search(data):
+    if (b"$B" in data or b"$@" in data) and b"\x1b" not in data:
         data = _STRIPPED_JIS.sub(_restore_jis, data)
     if (not charset or charset.strip().strip('"').lower() in ("us-ascii", "ascii")) and (
             b"\x1b$B" in data or b"\x1b$@" in data):

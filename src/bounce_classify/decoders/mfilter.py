@@ -12,11 +12,10 @@ from __future__ import annotations
 import re
 
 from ..message import Message
-from ..model import Facts, RecipientFacts
-from ._common import ADDRESS, body_text, clean_address, new_facts, one_line, original_from_text
+from ..model import SMTP_COMMANDS, Facts, RecipientFacts
+from ._common import addresses, body_text, new_facts, one_line, original_from_text
 
 _SECTION = re.compile(r"^-{5,}\s*(server message|SMTP command|original (?:message|mail info))\s*$", re.I | re.M)
-_COMMANDS = {"CONN", "HELO", "EHLO", "STARTTLS", "AUTH", "MAIL", "RCPT", "DATA", "QUIT"}
 
 
 def _sections(text: str) -> tuple[str, dict[str, str]]:
@@ -36,24 +35,20 @@ class MFilter:
 
     def detect(self, msg: Message) -> bool:
         head = msg.plain_text[:4000]
-        return "-------" in head and _SECTION.search(head) is not None and "-------smtp command" in head.lower()
+        return "-------" in head and "-------smtp command" in head.lower()
 
     def decode(self, msg: Message) -> Facts | None:
         text = body_text(msg)
         preamble, sections = _sections(text)
         reply = one_line(sections.get("server message", "")) or None
-        command_text = sections.get("smtp command", "").split()
-        command = command_text[0].upper() if command_text else None
-        if command is not None and command not in _COMMANDS:
-            command = None
-        addresses = [a for a in (clean_address(m.group(0)) for m in ADDRESS.finditer(preamble)) if a]
-        if not addresses and reply:
-            addresses = [a for a in (clean_address(m.group(0)) for m in ADDRESS.finditer(reply)) if a]
-        if not addresses:
+        words = sections.get("smtp command", "").split()
+        command = words[0].upper() if words and words[0].upper() in SMTP_COMMANDS else None
+        failed = addresses(preamble) or (addresses(reply) if reply else [])
+        if not failed:
             return None
         recipients = [RecipientFacts(recipient=a, diagnostic=reply, smtp_command=command,
                                      evidence=[line for line in (reply, command) if line])
-                      for a in dict.fromkeys(addresses)]
+                      for a in dict.fromkeys(failed)]
         facts = new_facts(self.name, msg, recipients, context=preamble[:2000])
         if facts.original_headers is None:
             for key in ("original message", "original mail info"):

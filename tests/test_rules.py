@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -9,7 +11,7 @@ import pytest
 from bounce_classify import RuleError, classify, ruleset
 from bounce_classify.model import FIX_OWNERS, HOPS, REASONS
 from bounce_classify.rules import builtin_rules
-from bounce_classify.rules.engine import load_rules_text
+from bounce_classify.rules.engine import load_rules_file, load_rules_text
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -94,6 +96,34 @@ def test_named_phrase_lists_are_shared_by_rules_of_the_same_file() -> None:
 
     assert rules[0].matches(ev("user is over quota")) and not rules[0].matches(ev("disk"))
     assert rules[1].matches(ev("mailbox full")) and rules[1].matches(ev("disk"))
+
+
+def test_a_users_file_can_use_the_built_in_phrase_lists_and_its_own_name_wins(tmp_path: Path) -> None:
+    from bounce_classify.rules.engine import Evidence, builtin_phrases
+
+    assert "user unknown" in builtin_phrases()["unknown_user"]
+    mine = tmp_path / "mine.toml"
+    mine.write_text('[phrases]\ntimed_out = ["took ages"]\n'
+                    '[[rule]]\nid = "a"\nreason = "userunknown"\nwhen = { diagnostic = "@unknown_user" }\n'
+                    '[[rule]]\nid = "b"\nreason = "expired"\nwhen = { diagnostic = "@timed_out" }\n', encoding="utf-8")
+    a, b = load_rules_file(mine)
+
+    def ev(diag: str) -> Evidence:
+        return Evidence(kind="bounce", status=None, reply_code=None, diagnostic=diag, text=diag, hosts=(),
+                        decoder="x", smtp_command=None, action=None, labels={})
+
+    assert a.matches(ev("550 no such user here")) and not a.matches(ev("mailbox full"))
+    assert b.matches(ev("it took ages")) and not b.matches(ev("connection timed out"))
+
+
+def test_rules_phrases_prints_every_built_in_list() -> None:
+    from bounce_classify.rules.engine import builtin_phrases
+
+    out = subprocess.run([sys.executable, "-m", "bounce_classify", "rules", "--phrases"],
+                         capture_output=True, text=True, check=True).stdout
+    names = [line.split(":", 1)[0] for line in out.splitlines()]
+    assert names == [f"@{n}" for n in builtin_phrases()]
+    assert '"user unknown"' in out
 
 
 def test_one_pass_phrase_search_decides_as_testing_each_phrase_does() -> None:

@@ -196,9 +196,16 @@ def rules_cmd(
     check: Annotated[Path | None, typer.Option("--check", help="Validate this rules file and report every problem.")] = None,
     rules: Annotated[list[Path] | None, typer.Option("--rules", help="Include your own rules file in the listing.")] = None,
     fmt: Annotated[Format | None, typer.Option("--format", "-f", help="table or jsonl.")] = None,
+    phrases: Annotated[bool, typer.Option("--phrases", help="Print the built-in phrase lists a rules file can use as @name.")] = False,
 ) -> None:
     from .rules import RuleError, load_rules_file
 
+    if phrases:
+        from .rules.engine import builtin_phrases
+
+        for name, items in builtin_phrases().items():
+            print(f"@{name}: " + ", ".join(f'"{x}"' for x in items))
+        return
     if check is not None:
         try:
             found = load_rules_file(check)

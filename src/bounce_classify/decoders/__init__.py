@@ -11,6 +11,7 @@ from __future__ import annotations
 from ..message import Message
 from ..model import Facts
 from . import (
+    activehunter,
     amazon_ses,
     arf,
     autoreply,
@@ -23,6 +24,7 @@ from . import (
     gmail,
     googlegroups,
     mfilter,
+    mxlogic,
     notes,
     postfix,
     qmail,
@@ -30,7 +32,11 @@ from . import (
     sendgrid_event,
     sendmail,
     ses_notification,
+    surfcontrol,
+    x1,
+    x2,
     yahoo,
+    zoho,
 )
 from ._finalize import finalize, normalise_recipients
 from .base import Decoder, JsonDecoder
@@ -47,6 +53,12 @@ REGISTRY: tuple[Decoder, ...] = (
     dragonfly.DECODER,
     notes.DECODER,
     mfilter.DECODER,
+    activehunter.DECODER,
+    mxlogic.DECODER,
+    surfcontrol.DECODER,
+    zoho.DECODER,
+    x1.DECODER,
+    x2.DECODER,
     qmail.DECODER,
     exim.DECODER,
     sendmail.DECODER,

@@ -8,7 +8,7 @@ from ..message import Message
 from ..model import Facts, RecipientFacts
 from ._common import ADDRESS, body_text, clean_address, new_facts, one_line, original_from_text
 
-_START = re.compile(r"did not reach the following recipient\(s\):", re.I)
+_START = re.compile(r"did not reach the following recipient\(s\):|The following recipient\(s\) could not be reached:", re.I)
 _REASON = re.compile(r"^\s*(?:(.+?)\s*)?<[^>]*#\s*([245]\.\d{1,3}\.\d{1,3})\s*>?", re.M)
 
 
@@ -38,9 +38,13 @@ class Exchange2003:
         lines = section[: end.start() if end else 3000].split("\n")
         recipients: list[RecipientFacts] = []
         current: RecipientFacts | None = None
+        # the address lines ("<addr> on <date>") are indented less than the reason under them
+        first = next((ln for ln in lines if ADDRESS.search(ln) and " on " in ln), "")
+        margin = len(first) - len(first.lstrip())
         for line in lines:
             a = ADDRESS.search(line)
-            if a and " on " in line and not line.startswith(("\t", "    ")):
+            indent = len(line) - len(line.lstrip())
+            if a and " on " in line and indent <= margin:
                 addr = clean_address(a.group(0))
                 current = RecipientFacts(recipient=addr, evidence=[line.strip()])
                 recipients.append(current)

@@ -128,7 +128,10 @@ def _pattern_test(attr: str, patterns: list[str]) -> Callable[[Evidence], bool]:
 
 
 def _expand(rule_id: str, key: str, value: Any, phrases: dict[str, list[str]], origin: str) -> Any:
-    """Replace ``"@name"`` items (or a whole ``"@name"`` value) by the file's named phrase list."""
+    """Replace ``"@name"`` items (or a whole ``"@name"`` value) by a named phrase list.
+
+    The names are the file's own ``[phrases]`` and the built-in ones (see ``builtin_phrases``).
+    """
     items = [value] if isinstance(value, str) and value.startswith("@") else value
     if not isinstance(items, list) or not any(isinstance(v, str) and v.startswith("@") for v in items):
         return value
@@ -136,8 +139,8 @@ def _expand(rule_id: str, key: str, value: Any, phrases: dict[str, list[str]], o
     for v in items:
         if isinstance(v, str) and v.startswith("@"):
             if v[1:] not in phrases:
-                raise RuleError(f"{origin}: rule {rule_id!r}: {key!r} refers to {v!r}, but the file's "
-                                f"[phrases] table has no list {v[1:]!r}")
+                raise RuleError(f"{origin}: rule {rule_id!r}: {key!r} refers to {v!r}, but neither the file's "
+                                f"[phrases] table nor the built-in lists have one named {v[1:]!r}")
             out.extend(phrases[v[1:]])
         else:
             out.append(v)
@@ -295,24 +298,30 @@ def build_rule(raw: Any, origin: str, position: int, phrases: dict[str, list[str
     )
 
 
-def load_rules_text(text: str, origin: str) -> list[Rule]:
+def load_rules_text(text: str, origin: str, shared: dict[str, list[str]] | None = None) -> list[Rule]:
     import tomllib  # imported here: a start-up reads the rules from the cache (parsed_rule_files)
 
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise RuleError(f"{origin}: not valid TOML: {exc}") from exc
-    return rules_from_data(data, origin)
+    return rules_from_data(data, origin, builtin_phrases() if shared is None else shared)
 
 
-def rules_from_data(data: dict[str, Any], origin: str) -> list[Rule]:
-    raw_rules = data.get("rule", [])
-    if not isinstance(raw_rules, list):
-        raise RuleError(f"{origin}: 'rule' must be an array of tables ([[rule]])")
+def _file_phrases(data: dict[str, Any], origin: str) -> dict[str, list[str]]:
     phrases = data.get("phrases", {})
     if not isinstance(phrases, dict) or not all(
             isinstance(v, list) and v and all(isinstance(x, str) for x in v) for v in phrases.values()):
         raise RuleError(f"{origin}: [phrases] must map names to non-empty lists of strings")
+    return phrases
+
+
+def rules_from_data(data: dict[str, Any], origin: str, shared: dict[str, list[str]] | None = None) -> list[Rule]:
+    """The rules of one parsed file; ``@name`` refers to its own [phrases], then to ``shared``."""
+    raw_rules = data.get("rule", [])
+    if not isinstance(raw_rules, list):
+        raise RuleError(f"{origin}: 'rule' must be an array of tables ([[rule]])")
+    phrases = {**(shared or {}), **_file_phrases(data, origin)}
     rules = [build_rule(r, origin, i + 1, phrases) for i, r in enumerate(raw_rules)]
     seen: set[str] = set()
     for r in rules:
@@ -322,7 +331,7 @@ def rules_from_data(data: dict[str, Any], origin: str) -> list[Rule]:
     return rules
 
 
-def load_rules_file(path: str | Path) -> list[Rule]:
+def load_rules_file(path: str | Path, shared: dict[str, list[str]] | None = None) -> list[Rule]:
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
@@ -330,7 +339,7 @@ def load_rules_file(path: str | Path) -> list[Rule]:
         raise RuleError(f"{p}: cannot read rules file: {exc.strerror or exc}") from exc
     except UnicodeDecodeError as exc:
         raise RuleError(f"{p}: rules file is not UTF-8 text") from exc
-    return load_rules_text(text, str(p))
+    return load_rules_text(text, str(p), shared)
 
 
 _RULES_DIR = Path(__file__).resolve().parent
@@ -392,14 +401,35 @@ class RuleSet:
 
 
 _BUILTIN: list[Rule] | None = None
+_PHRASES: dict[str, list[str]] | None = None
+
+
+def builtin_phrases() -> dict[str, list[str]]:
+    """The named phrase lists of all shipped files, which every rules file may use as ``@name``.
+
+    A name is defined once across the shipped files, so what ``@name`` means never depends on
+    which file a rule is in.
+    """
+    global _PHRASES
+    if _PHRASES is None:
+        merged: dict[str, list[str]] = {}
+        where: dict[str, str] = {}
+        for name, data in parsed_rule_files():
+            for key, value in _file_phrases(data, name).items():
+                if key in merged:
+                    raise RuleError(f"{name}: phrase list {key!r} is already defined in {where[key]}")
+                merged[key], where[key] = value, name
+        _PHRASES = merged
+    return _PHRASES
 
 
 def builtin_rules() -> list[Rule]:
     global _BUILTIN
     if _BUILTIN is None:
+        shared = builtin_phrases()
         rules: list[Rule] = []
         for name, data in parsed_rule_files():
-            rules.extend(rules_from_data(data, name))
+            rules.extend(rules_from_data(data, name, shared))
         _BUILTIN = rules
     return _BUILTIN
 

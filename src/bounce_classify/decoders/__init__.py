@@ -33,6 +33,7 @@ from . import (
     sendmail,
     ses_notification,
     surfcontrol,
+    unsubscribe,
     x1,
     x2,
     yahoo,
@@ -43,6 +44,7 @@ from .base import Decoder, JsonDecoder
 
 REGISTRY: tuple[Decoder, ...] = (
     arf.DECODER,
+    unsubscribe.DECODER,
     amazon_ses.DECODER,
     exchange_online.DECODER,
     exchange2003.DECODER,

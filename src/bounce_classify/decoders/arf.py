@@ -65,7 +65,7 @@ class ARF:
         arrival = fields.get("arrival-date") or fields.get("received-date")
         recipients = [
             RecipientFacts(recipient=a, feedback_type=ftype, timestamp=one_line(arrival),
-                           evidence=[f"Feedback-Type: {ftype}"])
+                           evidence=[f"Feedback-Type: {ftype}"], labels={"feedback_type": ftype} if ftype else {})
             for a in dict.fromkeys(rcpts)
         ] or [RecipientFacts(recipient=None, feedback_type=ftype, evidence=[f"Feedback-Type: {ftype}"])]
         return new_facts(self.name, msg, recipients, kind="feedback",

@@ -274,6 +274,38 @@ def attach_diagnostics(recipients: list[RecipientFacts], human: str) -> None:
             r.smtp_command = r.smtp_command or detect_command(found)
 
 
+_MAILER_REPLY = re.compile(r"^[ \t]*([45]\d\d)[ -]([45]\.\d{1,3}\.\d{1,3}\b)?[^\n]*$", re.M)
+_TRANSCRIPT_HEAD = re.compile(r"-{3,}\s*Transcript of session follows\s*-{3,}", re.I)
+
+
+def attach_mailer_replies(recipients: list[RecipientFacts], human: str) -> None:
+    """Give a local mailer's exit status the reply Sendmail wrote for it in the transcript.
+
+    When a delivery program fails, the DSN's ``Diagnostic-Code: X-Unix; 75`` is only the
+    program's exit status; the reply code and the enhanced status the MTA derived from it
+    ("554 5.3.0 unknown mailer error 255") are in the transcript of the human-readable part.
+    """
+    if not human:
+        return
+    local = [r for r in recipients if r.labels.get("diagnostic_type") == "x-unix"
+             and (r.diagnostic or "").strip().isdigit()]
+    if not local:
+        return
+    head = _TRANSCRIPT_HEAD.search(human)
+    if head is None:
+        return
+    replies = [m for m in _MAILER_REPLY.finditer(human, head.end(), head.end() + 4000)]
+    for r in local:
+        mine = [m for m in replies if r.recipient and r.recipient in m.group(0).lower()]
+        chosen = mine or (replies if len(local) == 1 else [])
+        if not chosen:
+            continue
+        line = chosen[-1].group(0).strip()
+        r.evidence.append(line)
+        r.diagnostic = line
+        r.reply_code = chosen[-1].group(1)
+
+
 _TRANSCRIPT_SEND = re.compile(r"^\s*>>>\s*(RCPT|MAIL|DATA|EHLO|HELO|STARTTLS|AUTH|BDAT|QUIT)\b", re.I)
 _TRANSCRIPT_RECV = re.compile(r"^\s*<<<\s*(.*)$")
 

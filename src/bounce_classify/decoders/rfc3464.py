@@ -9,7 +9,7 @@ from ..model import Facts, RecipientFacts
 from ._common import addresses, body_text, cut_at_original, new_facts, one_line, original_part, strip_dsn_type
 from ._dsn import recipients_from_text
 from ._signals import sender_addresses
-from ._textscan import attach_commands, attach_diagnostics, scan_blocks
+from ._textscan import attach_commands, attach_diagnostics, attach_mailer_replies, scan_blocks
 
 DSN_TYPES = ("message/delivery-status", "message/global-delivery-status")
 
@@ -34,6 +34,7 @@ def decode_dsn(msg: Message, name: str, context_from_text: bool = True) -> Facts
         return None
     _fill_unreadable_recipients(recipients, human, msg)
     attach_diagnostics(recipients, human)
+    attach_mailer_replies(recipients, human)
     attach_commands(recipients, human)
     facts = new_facts(name, msg, recipients,
                       reporting_mta=one_line(strip_dsn_type(per_message.get("reporting-mta"))),

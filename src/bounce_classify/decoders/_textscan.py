@@ -251,12 +251,22 @@ def paragraph_with(text: str, needle: str) -> str | None:
     return None
 
 
+_LABELLED_ERROR = re.compile(r"^[ \t]*(?:Error|Reason|Diagnostic)[ \t]*:[ \t]*(\S[^\n]{0,300})$", re.I | re.M)
+
+
 def error_paragraph(text: str) -> str | None:
-    """The first paragraph with an SMTP reply or status code in it."""
+    """The first paragraph with an SMTP reply or status code in it, else an "Error: ..." line.
+
+    Gateways that do not speak SMTP to the next hop (an MMS centre, a mobile carrier) state
+    the failure on a labelled line ("Error: No valid recipients for this MM") instead.
+    """
     body = cut_at_original(text)
     for para in re.split(r"\n\s*\n", body):
         if re.search(r"(?<![\d.])[45]\d\d[\s-]|\b[45]\.\d{1,3}\.\d{1,3}\b", para):
             return one_line(para)
+    for m in _LABELLED_ERROR.finditer(body):
+        if _has_error(m.group(1)):
+            return one_line(m.group(1))
     return None
 
 

@@ -102,6 +102,21 @@ def test_mbox_with_any_line_end_yields_every_message(tmp_path: Path, ending: byt
     assert all(b[0].kind == "bounce" and b[0].recipient for b in batches)  # type: ignore[index]
 
 
+@pytest.mark.parametrize(("separator", "messages"), [
+    (b"From MAILER-DAEMON  Mon Feb  2 10:00:00 2026\n", 2),       # exact asctime date: a separator
+    (b"From MAILER-DAEMON  Mon Feb  2 10:00:00 CET 2026\n", 2),   # with a zone name, as some writers add
+    (b"From the team, 10:00 as agreed\n", 1),                      # body text, not a separator
+])
+def test_mbox_separator_without_a_blank_line_before_it(tmp_path: Path, separator: bytes, messages: int) -> None:
+    first = (FIXTURES / "postfix" / "mailbox-full-text.eml").read_bytes().replace(b"\r\n", b"\n").rstrip(b"\n")
+    second = (FIXTURES / "sendmail" / "user-unknown.eml").read_bytes().replace(b"\r\n", b"\n")
+    path = tmp_path / "archive"
+    path.write_bytes(b"From MAILER-DAEMON  Mon Feb  2 09:59:00 2026\n" + first + b"\n" + separator + second)
+    batches = list(classify_paths([str(path)]))
+    assert len(batches) == messages
+    assert all(isinstance(b, list) and b for b in batches)
+
+
 @pytest.mark.parametrize("name", ["bounce-in-sns-envelope.json", "complaint.json"])
 def test_classify_accepts_notification_json_bytes(name: str) -> None:
     raw = (FIXTURES / "ses-notification" / name).read_bytes()

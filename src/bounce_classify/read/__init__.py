@@ -17,6 +17,10 @@ from typing import Any, BinaryIO
 
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 _MBOX_FROM = re.compile(rb"^From \S+.{0,200}\d\d:\d\d", re.S)
+# A separator with the full asctime date ("From sender Thu Jul  2 12:05:05 2020"): some mbox
+# writers put it straight after the previous message's last line, with no blank line.
+_MBOX_FROM_EXACT = re.compile(rb"^From \S+ +(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (?:Jan|Feb|Mar|Apr|May|Jun|Jul|"
+                              rb"Aug|Sep|Oct|Nov|Dec) +\d{1,2} \d\d:\d\d:\d\d(?: [A-Z]{3,4})? \d{4}\s*$")
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
@@ -157,13 +161,16 @@ def _read_all(fh: BinaryIO, head: bytes) -> bytes:
 
 
 def _mbox_items(source: str, fh: BinaryIO, head: bytes, sep: bytes = b"\n") -> Iterator[Item]:
-    """Split an mbox at "From " lines that follow a blank line (or start the file)."""
+    """Split an mbox at "From " lines that follow a blank line (or start the file).
+
+    A "From " line with the exact asctime date is a separator even without the blank line.
+    """
     index = 0
     lines: list[bytes] = []
     size = 0
     prev_blank = True
     for line in _lines(fh, head, sep):
-        if prev_blank and line.startswith(b"From ") and _MBOX_FROM.match(line):
+        if line.startswith(b"From ") and (_MBOX_FROM.match(line) if prev_blank else _MBOX_FROM_EXACT.match(line)):
             if lines:
                 index += 1
                 yield Item(source, index, b"".join(lines))

@@ -10,7 +10,9 @@ from ..message import Headers, Message, decode_header_value
 from ..model import Facts, RecipientFacts
 from ..patterns import PatternSet, ci_regex
 
-ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]{1,128}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,10}")
+# "/" is legal in a local part but, in a bounce, comes from a path ("/home/u/.forward/x@y" in a
+# pipe's error); leaving it out reads the address at the end of the path
+ADDRESS = re.compile(r"[\w.!#$%&'*+=?^`{|}~-]{1,128}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,10}")
 STATUS = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d]|\.\d)")
 REPLY = re.compile(r"(?:^|[\s:;(<\"'#\[])([245][0-5]\d)(?=[\s\-,;:)>\]]|\.(?!\d)|$)")
 SPACES = re.compile(r"\s+")

@@ -122,3 +122,13 @@ def test_classify_accepts_notification_json_bytes(name: str) -> None:
     raw = (FIXTURES / "ses-notification" / name).read_bytes()
     results = classify(raw)
     assert results and all(r.decoded_by == "ses-notification" for r in results)
+
+
+def test_classify_reads_outlook_msg_bytes() -> None:
+    from conftest import require_program
+
+    require_program("msgconvert", "it converts Outlook .msg files")
+    raw = (FIXTURES / "outlook" / "ndr-recipient-not-found.msg").read_bytes()
+    results = classify(raw)
+    assert [(r.recipient, r.reason) for r in results] == [("m.keller@partner.example", "userunknown")]
+    assert results[0].original is not None and results[0].original["message_id"] == "programme-2026@sender.example"

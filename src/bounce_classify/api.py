@@ -45,10 +45,15 @@ def classify(raw: bytes, *, source: str = "-", message: int = 1, rules: RuleSet 
              original_headers: Sequence[str] = ()) -> list[Result]:
     """Classify one raw message (bytes).  Always returns at least one record.
 
-    ``raw`` is a bounce as delivered (RFC 5322 bytes), or a provider notification in JSON
-    (an SES notification, bare or in its SNS envelope, or a SendGrid event or event array).
+    ``raw`` is a bounce as delivered (RFC 5322 bytes), a provider notification in JSON
+    (an SES notification, bare or in its SNS envelope, or a SendGrid event or event array),
+    or an Outlook .msg file (converted with msgconvert; ``OutlookError`` when that fails).
     """
     rs = rules or default_rules()
+    if raw[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        from .read.outlook import msg_to_mime
+
+        return _classify_mime(msg_to_mime(raw), source, message, rs, original_headers)
     if raw.lstrip()[:1] in (b"{", b"["):
         # one document, an array or JSON Lines: the same reading as for JSON files
         out: list[Result] = []

@@ -37,8 +37,9 @@ class Gmail:
     name = "gmail"
 
     def detect(self, msg: Message) -> bool:
-        return bool(_GOOGLE_FROM.search(msg.headers.get("from") or "")) and "googlegroups" not in \
-            (msg.headers.get("x-failed-recipients") or "") and "Google Groups" not in msg.plain_text[:3000]
+        # a group's refusal is the Google Groups decoder's (tried first); an ordinary bounce
+        # for an address at googlegroups.com, which that decoder leaves, is read here
+        return bool(_GOOGLE_FROM.search(msg.headers.get("from") or "")) and "Google Groups" not in msg.plain_text[:3000]
 
     def decode(self, msg: Message) -> Facts | None:
         from .rfc3464 import decode_dsn

@@ -26,6 +26,10 @@ class GoogleGroups:
         if not rcpts:
             return None
         m = _WHY.search(text)
+        if m is None and "the response from the remote server was" in text.lower():
+            # a plain Gmail bounce quoting a server's reply for an address at googlegroups.com
+            # ("Address not found"): not the group's refusal, so the Gmail decoder reads it
+            return None
         diag = one_line(m.group(0)) if m else None
         recipients = [RecipientFacts(recipient=a, diagnostic=diag) for a in rcpts]
         return new_facts(self.name, msg, recipients, context=text[:3000], original=original_from_text(text))

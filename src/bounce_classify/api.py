@@ -10,7 +10,7 @@ from typing import Any, BinaryIO
 from . import decoders
 from .message import Message, normalise_newlines
 from .model import Facts, RecipientFacts, Result
-from .read import Item, ReadError, iter_items, json_items
+from .read import OLE_MAGIC, Item, ReadError, iter_items, json_items
 from .rules import RuleSet, judge, ruleset
 
 # CPython's built-in SHA-256 loads in microseconds; hashlib loads OpenSSL first (about 3 ms)
@@ -50,7 +50,7 @@ def classify(raw: bytes, *, source: str = "-", message: int = 1, rules: RuleSet 
     or an Outlook .msg file (converted with msgconvert; ``OutlookError`` when that fails).
     """
     rs = rules or default_rules()
-    if raw[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+    if raw.startswith(OLE_MAGIC):
         from .read.outlook import msg_to_mime
 
         return _classify_mime(msg_to_mime(raw), source, message, rs, original_headers)

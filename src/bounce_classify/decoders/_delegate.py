@@ -10,17 +10,17 @@ gateway by its signature and read the body with the decoders listed for it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from ..message import Message
 from ..model import Facts
 from .base import Decoder
 
 
-def decode_with(name: str, msg: Message, readers: Sequence[Decoder | Callable[[Message], Facts | None]]) -> Facts | None:
+def decode_with(name: str, msg: Message, readers: Sequence[Decoder]) -> Facts | None:
     """The facts from the first reader that decodes ``msg``, credited to decoder ``name``."""
     for reader in readers:
-        facts = reader.decode(msg) if isinstance(reader, Decoder) else reader(msg)
+        facts = reader.decode(msg)
         if facts is not None and facts.recipients:
             facts.decoded_by = name
             return facts

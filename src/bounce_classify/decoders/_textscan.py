@@ -304,7 +304,7 @@ def attach_mailer_replies(recipients: list[RecipientFacts], human: str) -> None:
     head = _TRANSCRIPT_HEAD.search(human)
     if head is None:
         return
-    replies = [m for m in _MAILER_REPLY.finditer(human, head.end(), head.end() + 4000)]
+    replies = list(_MAILER_REPLY.finditer(human, head.end(), head.end() + 4000))
     for r in local:
         mine = [m for m in replies if r.recipient and r.recipient in m.group(0).lower()]
         chosen = mine or (replies if len(local) == 1 else [])

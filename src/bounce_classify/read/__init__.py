@@ -21,7 +21,7 @@ _MBOX_FROM = re.compile(rb"^From \S+.{0,200}\d\d:\d\d", re.S)
 # writers put it straight after the previous message's last line, with no blank line.
 _MBOX_FROM_EXACT = re.compile(rb"^From \S+ +(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (?:Jan|Feb|Mar|Apr|May|Jun|Jul|"
                               rb"Aug|Sep|Oct|Nov|Dec) +\d{1,2} \d\d:\d\d:\d\d(?: [A-Z]{3,4})? \d{4}\s*$")
-_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +135,7 @@ def from_stream(source: str, fh: BinaryIO, single: bool = False) -> Iterator[Ite
 
 def _from_stream(source: str, fh: BinaryIO, single: bool = False) -> Iterator[Item | ReadError]:
     head = _peek(fh, 4096)
-    if head.startswith(_OLE_MAGIC):
+    if head.startswith(OLE_MAGIC):
         yield Item(source, 1, _read_all(fh, head), "msg")
         return
     stripped = head.lstrip()

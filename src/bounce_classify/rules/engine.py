@@ -298,14 +298,15 @@ def build_rule(raw: Any, origin: str, position: int, phrases: dict[str, list[str
     )
 
 
-def load_rules_text(text: str, origin: str, shared: dict[str, list[str]] | None = None) -> list[Rule]:
+def load_rules_text(text: str, origin: str) -> list[Rule]:
+    """A user's rules file; its ``@name`` items may name its own or the built-in phrase lists."""
     import tomllib  # imported here: a start-up reads the rules from the cache (parsed_rule_files)
 
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise RuleError(f"{origin}: not valid TOML: {exc}") from exc
-    return rules_from_data(data, origin, builtin_phrases() if shared is None else shared)
+    return rules_from_data(data, origin, builtin_phrases())
 
 
 def _file_phrases(data: dict[str, Any], origin: str) -> dict[str, list[str]]:
@@ -331,7 +332,7 @@ def rules_from_data(data: dict[str, Any], origin: str, shared: dict[str, list[st
     return rules
 
 
-def load_rules_file(path: str | Path, shared: dict[str, list[str]] | None = None) -> list[Rule]:
+def load_rules_file(path: str | Path) -> list[Rule]:
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
@@ -339,7 +340,7 @@ def load_rules_file(path: str | Path, shared: dict[str, list[str]] | None = None
         raise RuleError(f"{p}: cannot read rules file: {exc.strerror or exc}") from exc
     except UnicodeDecodeError as exc:
         raise RuleError(f"{p}: rules file is not UTF-8 text") from exc
-    return load_rules_text(text, str(p), shared)
+    return load_rules_text(text, str(p))
 
 
 _RULES_DIR = Path(__file__).resolve().parent
@@ -400,8 +401,16 @@ class RuleSet:
         return None
 
 
+_PARSED: list[tuple[str, dict[str, Any]]] | None = None
 _BUILTIN: list[Rule] | None = None
 _PHRASES: dict[str, list[str]] | None = None
+
+
+def _shipped() -> list[tuple[str, dict[str, Any]]]:
+    global _PARSED
+    if _PARSED is None:
+        _PARSED = parsed_rule_files()
+    return _PARSED
 
 
 def builtin_phrases() -> dict[str, list[str]]:
@@ -414,7 +423,7 @@ def builtin_phrases() -> dict[str, list[str]]:
     if _PHRASES is None:
         merged: dict[str, list[str]] = {}
         where: dict[str, str] = {}
-        for name, data in parsed_rule_files():
+        for name, data in _shipped():
             for key, value in _file_phrases(data, name).items():
                 if key in merged:
                     raise RuleError(f"{name}: phrase list {key!r} is already defined in {where[key]}")
@@ -428,7 +437,7 @@ def builtin_rules() -> list[Rule]:
     if _BUILTIN is None:
         shared = builtin_phrases()
         rules: list[Rule] = []
-        for name, data in parsed_rule_files():
+        for name, data in _shipped():
             rules.extend(rules_from_data(data, name, shared))
         _BUILTIN = rules
     return _BUILTIN

@@ -15,14 +15,16 @@ import re
 from collections.abc import Iterator
 from functools import cached_property
 
+from .lazyre import lazy_re
+
 MAX_DEPTH = 12
 MAX_PARTS = 200
 MAX_HEADER_LINES = 2000
 
-_HEADER_NAME = re.compile(rb"^([!-9;-~]+)[ \t]*:")
-_ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
-_ENCODED_GAP = re.compile(r"(\?=)\s+(=\?)")
-_PARAM = re.compile(r';\s*([^\s=;]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;\s]*)', re.S)
+_HEADER_NAME = lazy_re(rb"^([!-9;-~]+)[ \t]*:")
+_ENCODED_WORD = lazy_re(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
+_ENCODED_GAP = lazy_re(r"(\?=)\s+(=\?)")
+_PARAM = lazy_re(r';\s*([^\s=;]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;\s]*)', re.S)
 
 
 def normalise_newlines(raw: bytes) -> bytes:
@@ -34,7 +36,7 @@ def normalise_newlines(raw: bytes) -> bytes:
 
 # ISO-2022-JP whose escape bytes were stripped on the way (a 7-bit path that drops control
 # characters): "$B...(B" runs of two-byte JIS characters with the ESC before "$B" and "(B" gone.
-_STRIPPED_JIS = re.compile(rb"\$([B@])((?:[\x21-\x7e][\x21-\x7e])+?)\(([BJ])")
+_STRIPPED_JIS = lazy_re(rb"\$([B@])((?:[\x21-\x7e][\x21-\x7e])+?)\(([BJ])")
 
 
 def _restore_jis(m: re.Match[bytes]) -> bytes:
@@ -189,7 +191,7 @@ def split_header_body(data: bytes) -> tuple[bytes, bytes]:
     return data[:idx], data[idx + 2:]
 
 
-_STRAY_BOUNDARY = re.compile(rb"\n--([^\s-][^\s]{5,69})[ \t]*\n(?=[A-Za-z-]+:)")
+_STRAY_BOUNDARY = lazy_re(rb"\n--([^\s-][^\s]{5,69})[ \t]*\n(?=[A-Za-z-]+:)")
 
 
 class Part:

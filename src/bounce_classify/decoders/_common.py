@@ -6,17 +6,18 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from ..lazyre import lazy_re
 from ..message import Headers, Message, decode_header_value
 from ..model import Facts, RecipientFacts
 from ..patterns import PatternSet, ci_regex
 
 # "/" is legal in a local part but, in a bounce, comes from a path ("/home/u/.forward/x@y" in a
 # pipe's error); leaving it out reads the address at the end of the path
-ADDRESS = re.compile(r"[\w.!#$%&'*+=?^`{|}~-]{1,128}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,10}")
-STATUS = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d]|\.\d)")
-REPLY = re.compile(r"(?:^|[\s:;(<\"'#\[])([245][0-5]\d)(?=[\s\-,;:)>\]]|\.(?!\d)|$)")
-SPACES = re.compile(r"\s+")
-TAGS = re.compile(r"<[^<>]{0,2000}>")
+ADDRESS = lazy_re(r"[\w.!#$%&'*+=?^`{|}~-]{1,128}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,10}")
+STATUS = lazy_re(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d]|\.\d)")
+REPLY = lazy_re(r"(?:^|[\s:;(<\"'#\[])([245][0-5]\d)(?=[\s\-,;:)>\]]|\.(?!\d)|$)")
+SPACES = lazy_re(r"\s+")
+TAGS = lazy_re(r"<[^<>]{0,2000}>")
 
 class FirstOf:
     """Ordered case-insensitive patterns: which comes first in the list among those that match.
@@ -113,7 +114,7 @@ def detect_command(text: str | None) -> str | None:
 # The common shape of an RFC 5322 date ("Thu, 9 Nov 2017 02:02:04 +0900 (JST)"), read without
 # loading email.utils (which imports socket, random and calendar: about 5 ms of a hook's start).
 # Anything else goes to email.utils.
-_RFC5322_DATE = re.compile(
+_RFC5322_DATE = lazy_re(
     r"(?:[A-Za-z]{3},?\s*)?(\d{1,2})\s+([A-Za-z]{3})\s+(\d{4})\s+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([+-])(\d{2})(\d{2})"
     r"(?:\s*\([^()]*\))?$")
 _MONTHS = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct",
@@ -163,7 +164,7 @@ def iso_time(value: str | None) -> str | None:
         return None
 
 
-_MULTILINE_PREFIX = re.compile(r"(?:^|\s)([245]\d\d)[- ](?:([245]\.\d{1,3}\.\d{1,3})\s+)?")
+_MULTILINE_PREFIX = lazy_re(r"(?:^|\s)([245]\d\d)[- ](?:([245]\.\d{1,3}\.\d{1,3})\s+)?")
 
 
 def collapse_reply(text: str) -> str:
@@ -252,7 +253,7 @@ ORIGINAL_TYPES = ("message/rfc822", "text/rfc822-headers", "message/rfc822-heade
                   "message/global", "message/global-headers")
 
 # lines that introduce the returned original inside a plain-text bounce
-TEXT_ORIGINAL_MARKERS = re.compile(
+TEXT_ORIGINAL_MARKERS = lazy_re(
     r"^(?:[-=_ ]*(?:This is a copy of the message|Below this line is a copy of the message|"
     r"Original message(?: headers)? follows|Unsent message below|Original message|Returned message|"
     r"Undelivered message|The original message(?! was received)|Message header follows|Start of returned message|"

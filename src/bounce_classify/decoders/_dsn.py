@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
+from ..lazyre import lazy_re
 from ..model import RecipientFacts
 from ._common import clean_address, detect_command, first_reply_code, first_status, one_line, strip_dsn_type
 
-_FIELD = re.compile(r"^([A-Za-z][A-Za-z0-9-]{1,40})\s*:\s?(.*)$")
+_FIELD = lazy_re(r"^([A-Za-z][A-Za-z0-9-]{1,40})\s*:\s?(.*)$")
 _RECIPIENT_FIELDS = {"final-recipient", "original-recipient", "x-actual-recipient"}
 _PER_MESSAGE = {"reporting-mta", "arrival-date", "received-from-mta", "original-envelope-id",
                 "dsn-gateway", "x-postfix-queue-id", "x-postfix-sender", "x-original-message-id"}

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import re
 
+from ..lazyre import lazy_re
 from ..message import Message
 from ..model import Facts, RecipientFacts
 from ._common import ADDRESS, body_text, clean_address, new_facts, one_line, original_from_text
 from ._textscan import attach_diagnostics
 
-_GENERATING = re.compile(r"Generating server:\s*(\S+)", re.I)
-_REMOTE_RETURNED = re.compile(r"Remote Server returned '([^'\n]*(?:'[^'\n]*)*?)'", re.I)
-_HASH_FORM = re.compile(r"#(?:<[^#>]*#)?\s*([245]\.\d{1,3}\.\d{1,3}[^#]*?|[245]\d\d[^#]*?)\s*##?", re.I)
-_ADMIN = re.compile(r"Diagnostic information for administrators:", re.I)
-_DELIVERY_FAILED = re.compile(
+_GENERATING = lazy_re(r"Generating server:\s*(\S+)", re.I)
+_REMOTE_RETURNED = lazy_re(r"Remote Server returned '([^'\n]*(?:'[^'\n]*)*?)'", re.I)
+_HASH_FORM = lazy_re(r"#(?:<[^#>]*#)?\s*([245]\.\d{1,3}\.\d{1,3}[^#]*?|[245]\d\d[^#]*?)\s*##?", re.I)
+_ADMIN = lazy_re(r"Diagnostic information for administrators:", re.I)
+_DELIVERY_FAILED = lazy_re(
     r"(?:Delivery has failed to these recipients or (?:groups|distribution lists):|"
     r"rejected your message to the following e-?mail addresses:|"
     r"Your message (?:to .{1,200}? )?couldn't be delivered|Your message wasn't delivered)", re.I)

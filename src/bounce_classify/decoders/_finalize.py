@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import re
-
+from ..lazyre import lazy_re
 from ..message import Message
 from ..model import Facts
 from ._common import (
@@ -33,7 +32,7 @@ def finalize(facts: Facts, msg: Message) -> Facts:
 # would pay for it.
 MAX_DIAGNOSTIC = 4000
 
-_RELAYED_REPLY = re.compile(r"^[45]\d\d <[^>]{1,300}>\.\.\. ([45]\d\d) ")
+_RELAYED_REPLY = lazy_re(r"^[45]\d\d <[^>]{1,300}>\.\.\. ([45]\d\d) ")
 
 
 def normalise_recipients(facts: Facts) -> Facts:

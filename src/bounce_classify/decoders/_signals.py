@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import re
 
+from ..lazyre import lazy_re
 from ..message import Message
 from ._common import clean_address
 
-BOUNCE_SENDER = re.compile(
+BOUNCE_SENDER = lazy_re(
     r"(?:^|[<\s\"])(?:mailer-daemon|postmaster|mail-?daemon|mdaemon|mail\s*delivery|"
     r"mail\s*administrator|mailadmin|bounce[sd]?|nobody|returned|double-bounce|daemon)\b",
     re.I,
 )
-BOUNCE_SUBJECT = re.compile(
+BOUNCE_SUBJECT = lazy_re(
     r"undeliver|undelivered|returned mail|returning message|delivery (?:status )?notification|"
     r"delivery fail|failure notice|failed delivery|mail delivery|non[- ]?deliver|could not be delivered|"
     r"couldn't be delivered|not delivered|delivery problem|mail failure|delivery report|nondelivery|"

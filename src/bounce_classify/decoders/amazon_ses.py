@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import re
 
+from ..lazyre import lazy_re
 from ..message import Message
 from ..model import Facts, RecipientFacts
 from ._common import body_text, clean_address, new_facts, one_line
 
-_LEGACY = re.compile(r"The following message to <([^>]+)> was undeliverable\.\s*"
+_LEGACY = lazy_re(r"The following message to <([^>]+)> was undeliverable\.\s*"
                      r"The reason for the problem:\s*(.+?)(?:\n\s*\n|$)", re.I | re.S)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from ..lazyre import lazy_re
 from ..message import Message, parse_headers
 from ..model import Facts, RecipientFacts
 from ._common import body_text, clean_address, new_facts, one_line, original_part, strip_dsn_type
@@ -11,7 +12,7 @@ from ._common import body_text, clean_address, new_facts, one_line, original_par
 _FEEDBACK_TYPES = ("abuse", "fraud", "virus", "other", "not-spam", "auth-failure", "opt-out", "dkim")
 
 
-_HOTMAIL_SUBJECT = re.compile(r"\s*complaint about message from ", re.I)
+_HOTMAIL_SUBJECT = lazy_re(r"\s*complaint about message from ", re.I)
 
 
 class ARF:

@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import re
 
+from ..lazyre import lazy_re
 from ..message import Message
 from ..model import Facts, RecipientFacts
 from ._common import clean_address, new_facts, one_line
 
-_SUBJECT = re.compile(
+_SUBJECT = lazy_re(
     r"^\s*(?:auto(?:matic)?[ -]?(?:reply|response|antwort|r\u00e9ponse)|auto:|out of (?:the )?office|"
     r"vacation|abwesenheit|absence|r\u00e9ponse automatique|respuesta autom\u00e1tica|"
     r"resposta autom\u00e1tica|\u81ea\u52d5\u5fdc\u7b54|\u4e0d\u5728)",
     re.I,
 )
-_DAEMON = re.compile(r"^(?:mailer-daemon|postmaster|root|double-bounce|mail-daemon)@", re.I)
+_DAEMON = lazy_re(r"^(?:mailer-daemon|postmaster|root|double-bounce|mail-daemon)@", re.I)
 
 
 class AutoReply:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 
+from ..lazyre import lazy_re
 from ..message import Message
 from ..model import Facts, RecipientFacts
 from ._common import body_text, clean_address, new_facts, original_from_text
 
-_RCPT = re.compile(r"error delivering your mail to <?([^>\s]+)>?\.?\s*$", re.I | re.M)
-_END = re.compile(r"^\s*Message headers follow\.?\s*$|^\s*Original message follows", re.I | re.M)
+_RCPT = lazy_re(r"error delivering your mail to <?([^>\s]+)>?\.?\s*$", re.I | re.M)
+_END = lazy_re(r"^\s*Message headers follow\.?\s*$|^\s*Original message follows", re.I | re.M)
 
 
 class DragonFly:

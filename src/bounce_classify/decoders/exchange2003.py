@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 
+from ..lazyre import lazy_re
 from ..message import Message
 from ..model import Facts, RecipientFacts
 from ._common import ADDRESS, body_text, clean_address, new_facts, one_line, original_from_text
 
-_START = re.compile(r"did not reach the following recipient\(s\):|The following recipient\(s\) could not be reached:", re.I)
-_REASON = re.compile(r"^\s*(?:(.+?)\s*)?<[^>]*#\s*([245]\.\d{1,3}\.\d{1,3})\s*>?", re.M)
+_START = lazy_re(r"did not reach the following recipient\(s\):|The following recipient\(s\) could not be reached:", re.I)
+_REASON = lazy_re(r"^\s*(?:(.+?)\s*)?<[^>]*#\s*([245]\.\d{1,3}\.\d{1,3})\s*>?", re.M)
 
 
 class Exchange2003:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 
+from ..lazyre import lazy_re
 from ..message import Message
 from ..model import Facts
 from ..patterns import ci_regex
 from ._exchange import decode_exchange
 
-_SUBJECT = re.compile(r"^(?:Undeliverable|Non remis|Non recapitabile|Onbestelbaar|N\u00e3o[_ ]entregue|"
+_SUBJECT = lazy_re(r"^(?:Undeliverable|Non remis|Non recapitabile|Onbestelbaar|N\u00e3o[_ ]entregue|"
                       r"Unzustellbar|No se puede entregar|Olevererbart|Impossible de remettre|Delivery Status)", re.I)
 _BODY = ci_regex(r"Diagnostic information for administrators|Delivery has failed to these recipients|"
                    r"Generating server:|Informations de diagnostic pour les administrateurs|"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from ..lazyre import lazy_re
 from ..message import Message
 from ..model import Facts
 from ..patterns import ci_regex
@@ -12,7 +13,7 @@ from ._mta import decode_standard
 _BODY = ci_regex(r"This message was created automatically by mail delivery software|"
                    r"could not be delivered to one or more of its\s+recipients|"
                    r"has not yet been delivered to one or more of its")
-_START = re.compile(r"(?:following address\(es\) failed|following address\(es\) deferred|"
+_START = lazy_re(r"(?:following address\(es\) failed|following address\(es\) deferred|"
                     r"address\(es\) failed|have not yet been delivered[^\n]*)\s*:?\s*$", re.I | re.M)
 
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import re
 
+from ..lazyre import lazy_re
 from ..message import Message
 from ..model import Facts, RecipientFacts
 from ._common import body_text, clean_address, new_facts, one_line
 
-_NOTICES = re.compile(r"^[ \t]*((?:You are not a member of this mailing list|Duplicated Message-ID in)"
+_NOTICES = lazy_re(r"^[ \t]*((?:You are not a member of this mailing list|Duplicated Message-ID in)"
                       r"[ \t]*<([^<>\s]{3,254})>[^\n]*)", re.I | re.M)
 
 

@@ -4,22 +4,23 @@ from __future__ import annotations
 
 import re
 
+from ..lazyre import lazy_re
 from ..message import Message
 from ..model import Facts, RecipientFacts
 from ._common import body_text, clean_address, cut_at_original, new_facts, one_line, original_from_text
 from ._textscan import attach_diagnostics
 
-_RESPONSE = re.compile(
+_RESPONSE = lazy_re(
     r"(?:The response (?:from the remote server )?was|Technical details of (?:permanent|temporary) failure|"
     r"The error that the other server returned was)\s*:\s*", re.I)
-_OTHER_SERVER = re.compile(r"The error that the other server returned was\s*:\s*", re.I)
-_TO_LINE = re.compile(
+_OTHER_SERVER = lazy_re(r"The error that the other server returned was\s*:\s*", re.I)
+_TO_LINE = lazy_re(
     r"(?:wasn't delivered to|to the following recipient failed permanently:|has been delayed:|"
     r"problem delivering your message to|Your message to|temporary problem delivering your message to|"
     r"following recipient failed temporarily:)\s*<?([^\s<>]+@[^\s<>]+?)>?(?:\s|\.\s|$)", re.I)
 # Google's delay warnings: the message is still queued and being retried.
-_DELAY = re.compile(r"has been delayed:|THIS IS A WARNING MESSAGE ONLY|Message will be retried for", re.I)
-_GOOGLE_FROM = re.compile(r"mailer-daemon@(?:googlemail|google)\.com", re.I)
+_DELAY = lazy_re(r"has been delayed:|THIS IS A WARNING MESSAGE ONLY|Message will be retried for", re.I)
+_GOOGLE_FROM = lazy_re(r"mailer-daemon@(?:googlemail|google)\.com", re.I)
 
 
 def _gmail_reply(text: str) -> str | None:

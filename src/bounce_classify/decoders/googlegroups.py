@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 
+from ..lazyre import lazy_re
 from ..message import Message
 from ..model import Facts, RecipientFacts
 from ._common import body_text, clean_address, new_facts, one_line, original_from_text
 
-_WHY = re.compile(r"(?:the group you tried to contact|you tried to contact)[^\n]*(?:\n[^\n]+)*", re.I)
+_WHY = lazy_re(r"(?:the group you tried to contact|you tried to contact)[^\n]*(?:\n[^\n]+)*", re.I)
 
 
 class GoogleGroups:

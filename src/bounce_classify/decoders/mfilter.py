@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import re
 
+from ..lazyre import lazy_re
 from ..message import Message
 from ..model import SMTP_COMMANDS, Facts, RecipientFacts
 from ._common import addresses, body_text, new_facts, one_line, original_from_text
 
-_SECTION = re.compile(r"^-{5,}\s*(server message|SMTP command|original (?:message|mail info))\s*$", re.I | re.M)
+_SECTION = lazy_re(r"^-{5,}\s*(server message|SMTP command|original (?:message|mail info))\s*$", re.I | re.M)
 
 
 def _sections(text: str) -> tuple[str, dict[str, str]]:

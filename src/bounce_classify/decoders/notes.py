@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import re
 
+from ..lazyre import lazy_re
 from ..message import Message
 from ..model import Facts, RecipientFacts
 from ._common import ADDRESS, body_text, clean_address, new_facts, one_line, original_from_text
 
-_REASONS = re.compile(r"^-+\s*Failure Reasons\s*-+\s*$", re.I | re.M)
-_RETURNED = re.compile(r"^-+\s*Returned Message\s*-+\s*$", re.I | re.M)
+_REASONS = lazy_re(r"^-+\s*Failure Reasons\s*-+\s*$", re.I | re.M)
+_RETURNED = lazy_re(r"^-+\s*Returned Message\s*-+\s*$", re.I | re.M)
 
 
 class Notes:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 
+from ..lazyre import lazy_re
 from ..message import Message
 from ..model import Facts
 from ..patterns import ci_regex
 from ._mta import decode_standard
 
 _BODY = ci_regex(r"This is the mail system at host|The Postfix program|postfix")
-_START = re.compile(r"^\s*The mail system\s*$|^\s*The Postfix program\s*$", re.I | re.M)
+_START = lazy_re(r"^\s*The mail system\s*$|^\s*The Postfix program\s*$", re.I | re.M)
 
 
 class Postfix:

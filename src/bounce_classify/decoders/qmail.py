@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from ..lazyre import lazy_re
 from ..message import Message
 from ..model import Facts
 from ..patterns import ci_regex
@@ -11,9 +12,9 @@ from ._mta import decode_standard
 
 _BODY = ci_regex(r"This is the qmail-send program|I'm afraid I wasn't able to deliver your message|"
                    r"qmail-send|Remote host said:")
-_START = re.compile(r"wasn't able to deliver your message to the following addresses\.?|"
+_START = lazy_re(r"wasn't able to deliver your message to the following addresses\.?|"
                     r"unable to deliver your message to the following address", re.I)
-_STOP = re.compile(r"^--- (?:Below this line is a copy of the message|Enclosed are the original headers)", re.M)
+_STOP = lazy_re(r"^--- (?:Below this line is a copy of the message|Enclosed are the original headers)", re.M)
 
 
 class Qmail:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from ..lazyre import lazy_re
 from ..message import Message
 from ..model import Facts, RecipientFacts
 from ._common import addresses, body_text, cut_at_original, new_facts, one_line, original_part, strip_dsn_type
@@ -45,7 +46,7 @@ def decode_dsn(msg: Message, name: str, context_from_text: bool = True) -> Facts
     return facts
 
 
-_INLINE_DSN = re.compile(
+_INLINE_DSN = lazy_re(
     r"^(?:Reporting-MTA|Final-Recipient|Original-Recipient)\s*:.*\n(?:[ \t].*\n|[A-Za-z-]+\s*:.*\n){0,12}?"
     r"(?:Action|Status)\s*:", re.I | re.M)
 

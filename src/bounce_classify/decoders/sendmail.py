@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 
+from ..lazyre import lazy_re
 from ..message import Message
 from ..model import Facts
 from ..patterns import ci_regex
 from ._mta import decode_standard
 
 _BODY = ci_regex(r"-----\s*Transcript of session follows\s*-----|The original message was received at")
-_START = re.compile(r"-----\s*The following addresses? (?:had|has) (?:permanent fatal errors|"
+_START = lazy_re(r"-----\s*The following addresses? (?:had|has) (?:permanent fatal errors|"
                     r"transient non-fatal errors)\s*-----|-----\s*Transcript of session follows\s*-----", re.I)
 
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import re
 
+from ..lazyre import lazy_re
 from ..message import Message
 from ..model import Facts, RecipientFacts
 from ._common import ADDRESS, body_text, clean_address, new_facts, original_from_text
 
 _HEADING = "---The following addresses had delivery errors---"
-_LINE = re.compile(r"^\s*(\S+@\S+)\s+\[([^\]\n]{1,200})\]\s*$", re.M)
+_LINE = lazy_re(r"^\s*(\S+@\S+)\s+\[([^\]\n]{1,200})\]\s*$", re.M)
 
 
 class X1:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import re
 
+from ..lazyre import lazy_re
 from ..message import Message
 from ..model import Facts
 from ._mta import decode_standard
 
 _SIGNATURE = "Unable to deliver message to the following address(es)."
-_START = re.compile(r"Unable to deliver message to the following address\(es\)\.", re.I)
-_STOP = re.compile(r"^--- Original message follows\.", re.M)
+_START = lazy_re(r"Unable to deliver message to the following address\(es\)\.", re.I)
+_STOP = lazy_re(r"^--- Original message follows\.", re.M)
 
 
 class X2:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 
+from ..lazyre import lazy_re
 from ..message import Message
 from ..model import Facts
 from ._mta import decode_standard
 
-_START = re.compile(r"unable to deliver your message to the following address(?:es)?\.?", re.I)
-_STOP = re.compile(r"^--- Below this line is a copy of the message", re.M)
+_START = lazy_re(r"unable to deliver your message to the following address(?:es)?\.?", re.I)
+_STOP = lazy_re(r"^--- Below this line is a copy of the message", re.M)
 
 
 class Yahoo:

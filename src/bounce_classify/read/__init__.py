@@ -15,11 +15,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
+from ..lazyre import lazy_re
+
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
-_MBOX_FROM = re.compile(rb"^From \S+.{0,200}\d\d:\d\d", re.S)
+_MBOX_FROM = lazy_re(rb"^From \S+.{0,200}\d\d:\d\d", re.S)
 # A separator with the full asctime date ("From sender Thu Jul  2 12:05:05 2020"): some mbox
 # writers put it straight after the previous message's last line, with no blank line.
-_MBOX_FROM_EXACT = re.compile(rb"^From \S+ +(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (?:Jan|Feb|Mar|Apr|May|Jun|Jul|"
+_MBOX_FROM_EXACT = lazy_re(rb"^From \S+ +(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (?:Jan|Feb|Mar|Apr|May|Jun|Jul|"
                               rb"Aug|Sep|Oct|Nov|Dec) +\d{1,2} \d\d:\d\d:\d\d(?: [A-Z]{3,4})? \d{4}\s*$")
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..lazyre import lazy_re
 from ..model import Facts, RecipientFacts
 from .engine import Evidence, Rule, RuleError, RuleSet, builtin_rules, load_rules_file, ruleset
 from .verdict import hard_bounce, is_soft, kind_of, permanent, pseudo_status
 
-_ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]{1,128}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,10}")
-_HOST_IN_TEXT = re.compile(r"\b((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.){1,8}[a-z]{2,24})\b", re.I)
+_ADDRESS = lazy_re(r"[\w.!#$%&'*+/=?^`{|}~-]{1,128}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,10}")
+_HOST_IN_TEXT = lazy_re(r"\b((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.){1,8}[a-z]{2,24})\b", re.I)
 _DEFAULT_HOP = {"delivered": None, "autoreply": None, "not-bounce": None}
 
 
@@ -60,7 +61,7 @@ class _Blank(dict[str, str]):
                 "relay": "the relay"}.get(key, "(unknown)")
 
 
-_FIRST_ADDRESS = re.compile(r"[^\s<>,;:\"()@]+@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)")
+_FIRST_ADDRESS = lazy_re(r"[^\s<>,;:\"()@]+@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)")
 
 
 def fill(template: str | None, facts: Facts, r: RecipientFacts) -> str | None:

@@ -108,12 +108,22 @@ class Rule:
     origin: str
     tests: list[Callable[[Evidence], bool]] = field(default_factory=list)
     phrases: frozenset[str] = frozenset()
+    # the tests that look only at STATIC_KEYS, whose outcome RuleSet caches, and the others
+    static: tuple[Callable[[Evidence], bool], ...] = ()
+    dynamic: tuple[Callable[[Evidence], bool], ...] = ()
 
     def matches(self, ev: Evidence) -> bool:
         for test in self.tests:
             if not test(ev):
                 return False
         return True
+
+
+# Conditions that read only kind, status, reply_code, decoder, smtp_command and action.  Those
+# fields take few distinct values across a run, so which rules pass these conditions is worked
+# out once per combination (RuleSet.first_match) and remembered.
+STATIC_KEYS = frozenset({"kind", "status", "not_status", "reply_code", "decoder", "smtp_command",
+                         "not_smtp_command", "action", "has_status"})
 
 
 def _pattern_test(attr: str, patterns: list[str]) -> Callable[[Evidence], bool]:
@@ -148,10 +158,14 @@ def _expand(rule_id: str, key: str, value: Any, phrases: dict[str, list[str]], o
 
 
 def _compile(rule_id: str, when: dict[str, Any], origin: str, phrases: dict[str, list[str]] | None = None,
-             used: set[str] | None = None) -> list[Callable[[Evidence], bool]]:
+             used: set[str] | None = None, static: list[bool] | None = None) -> list[Callable[[Evidence], bool]]:
+    """The tests of a rule's conditions, in order; ``static`` receives, for each, whether its key
+    is one of STATIC_KEYS."""
     tests: list[Callable[[Evidence], bool]] = []
     used = set() if used is None else used
+    static = [] if static is None else static
     for key, value in when.items():
+        static.append(key in STATIC_KEYS)
         value = _expand(rule_id, key, value, phrases or {}, origin)
         if key not in CONDITION_KEYS:
             raise RuleError(f"{origin}: rule {rule_id!r}: unknown condition {key!r} "
@@ -291,10 +305,13 @@ def build_rule(raw: Any, origin: str, position: int, phrases: dict[str, list[str
             raise RuleError(f"{origin}: rule {rule_id!r}: field 'remediation' must be a string")
         _check_remediation(rule_id, remediation, origin)
     used: set[str] = set()
-    tests = _compile(rule_id, when, origin, phrases, used)
+    is_static: list[bool] = []
+    tests = _compile(rule_id, when, origin, phrases, used, is_static)
     return Rule(
         id=rule_id.strip(), when=when, reason=reason, hop=hop, fix_owner=owner, permanent=permanent,
         remediation=remediation, origin=origin, tests=tests, phrases=frozenset(used),
+        static=tuple(t for t, s in zip(tests, is_static, strict=True) if s),
+        dynamic=tuple(t for t, s in zip(tests, is_static, strict=True) if not s),
     )
 
 
@@ -391,12 +408,23 @@ class RuleSet:
         # a user's rule may reuse a built-in id; being earlier in the list, it wins
         self.rules = list(rules)
         self.matcher = PhraseMatcher(p for r in self.rules for p in r.phrases)
+        self._candidates: dict[tuple[str | None, ...], list[Rule]] = {}
 
     def first_match(self, ev: Evidence) -> Rule | None:
         if ev.matcher is not self.matcher:
             ev.matcher, ev._in_diagnostic, ev._in_text = self.matcher, None, None
-        for rule in self.rules:
-            if rule.matches(ev):
+        key = (ev.kind, ev.status, ev.reply_code, ev.decoder, ev.smtp_command, ev.action)
+        candidates = self._candidates.get(key)
+        if candidates is None:
+            if len(self._candidates) >= 4096:  # a long run over varied input: start again
+                self._candidates.clear()
+            candidates = [r for r in self.rules if all(t(ev) for t in r.static)]
+            self._candidates[key] = candidates
+        for rule in candidates:
+            for test in rule.dynamic:
+                if not test(ev):
+                    break
+            else:
                 return rule
         return None
 

@@ -18,12 +18,13 @@ _BOUND = ("search", "match", "fullmatch", "finditer", "findall", "sub", "subn", 
 
 class _LazyPattern:
     def __init__(self, pattern: str | bytes, flags: int) -> None:
-        self._args = (pattern, flags)
+        self._args: tuple[Any, int] = (pattern, flags)
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__") or name == "_args":
             raise AttributeError(name)
-        compiled = re.compile(*self._args)
+        pattern, flags = self._args
+        compiled: re.Pattern[Any] = re.compile(pattern, flags)
         for attr in _BOUND:
             setattr(self, attr, getattr(compiled, attr))
         return getattr(compiled, name)

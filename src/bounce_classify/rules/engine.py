@@ -407,11 +407,23 @@ class RuleSet:
     def __init__(self, rules: Iterable[Rule]) -> None:
         # a user's rule may reuse a built-in id; being earlier in the list, it wins
         self.rules = list(rules)
-        self.matcher = PhraseMatcher(p for r in self.rules for p in r.phrases)
+        self._matcher: PhraseMatcher | None = None
+        self._judged = 0
         self._candidates: dict[tuple[str | None, ...], list[Rule]] = {}
 
+    @property
+    def matcher(self) -> PhraseMatcher:
+        """The RE2 set of every phrase of the rules, built on first use."""
+        if self._matcher is None:
+            self._matcher = PhraseMatcher(p for r in self.rules for p in r.phrases)
+        return self._matcher
+
     def first_match(self, ev: Evidence) -> Rule | None:
-        if ev.matcher is not self.matcher:
+        # Building the phrase set costs a few milliseconds, about what testing the phrases one
+        # by one costs for a couple of recipients; so a run that judges one message (a mail
+        # hook) tests them one by one, and a longer run builds the set on its third recipient.
+        self._judged += 1
+        if self._judged > 2 and ev.matcher is not self.matcher:
             ev.matcher, ev._in_diagnostic, ev._in_text = self.matcher, None, None
         key = (ev.kind, ev.status, ev.reply_code, ev.decoder, ev.smtp_command, ev.action)
         candidates = self._candidates.get(key)

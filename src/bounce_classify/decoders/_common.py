@@ -93,8 +93,14 @@ def all_statuses(text: str) -> list[str]:
 def first_reply_code(text: str | None) -> str | None:
     if not text:
         return None
-    m = REPLY.search(text[:600])
-    return m.group(1) if m else None
+    # A greeting or an acknowledgement may come first ("220-laposte 421 4.2.1 Service
+    # refused"): the failure is the first 4xx or 5xx reply, when there is one.
+    first = None
+    for m in REPLY.finditer(text[:600]):
+        if m.group(1)[0] in "45":
+            return m.group(1)
+        first = first or m.group(1)
+    return first
 
 
 def detect_command(text: str | None) -> str | None:

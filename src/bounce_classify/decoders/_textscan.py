@@ -295,11 +295,12 @@ def attach_mailer_replies(recipients: list[RecipientFacts], human: str) -> None:
     When a delivery program fails, the DSN's ``Diagnostic-Code: X-Unix; 75`` is only the
     program's exit status; the reply code and the enhanced status the MTA derived from it
     ("554 5.3.0 unknown mailer error 255") are in the transcript of the human-readable part.
+    A DSN block with no Diagnostic-Code at all gets its reply from the transcript the same way.
     """
     if not human:
         return
-    local = [r for r in recipients if r.labels.get("diagnostic_type") == "x-unix"
-             and (r.diagnostic or "").strip().isdigit()]
+    local = [r for r in recipients if not (r.diagnostic or "").strip()
+             or (r.labels.get("diagnostic_type") == "x-unix" and (r.diagnostic or "").strip().isdigit())]
     if not local:
         return
     head = _TRANSCRIPT_HEAD.search(human)

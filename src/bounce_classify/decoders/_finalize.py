@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from ..lazyre import lazy_re
 from ..message import Message
 from ..model import Facts
@@ -83,4 +85,10 @@ def _command_near(text: str | None, recipient: str | None) -> str | None:
     cut = window.find("\n\n\n")
     if cut > 0:
         window = window[:cut]
+    nxt = _NEXT_SESSION.search(window)
+    if nxt is not None:  # a later session's commands are not this recipient's
+        window = window[:nxt.start()]
     return detect_command(one_line(window))
+
+
+_NEXT_SESSION = lazy_re(r"\n[ \t]*(?:While talking to |\.\.\. while talking to |>>> )", re.I)

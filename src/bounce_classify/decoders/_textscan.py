@@ -68,6 +68,8 @@ class Block:
 _DSN_FIELD = lazy_re(r"[>\s]*(?:" + "|".join(sorted(DSN_FIELDS - {"diagnostic-code"})) + r")\s*:", re.I)
 _DIAGNOSTIC_FIELD = lazy_re(r"[>\s]*Diagnostic-Code\s*:", re.I)
 _ORIGINAL_STARTS = lazy_re(r"[>\s]*(?:Return-Path|Received)\s*:", re.I)
+# A line at the left margin that opens a transcript entry of its own
+_NEW_ENTRY = lazy_re(r"(?:[45]\d\d[ -]|While talking to |\.\.\. while talking to |<<< |>>> )", re.I)
 
 
 def scan_blocks(text: str, exclude: Iterable[str] = (), rcpt_line: re.Pattern[str] = _RCPT_LINE,
@@ -98,6 +100,12 @@ def scan_blocks(text: str, exclude: Iterable[str] = (), rcpt_line: re.Pattern[st
             current = None
             continue
         if current is not None and current.lines and _DIAGNOSTIC_FIELD.match(line):
+            current = None
+        if current is not None and _NEW_ENTRY.match(line) and _has_code(current.text) \
+                and not (current.lines and current.lines[-1][:4] == line[:3] + "-"):
+            # a transcript's next entry ("550 example.org (smtp)... Host unknown", "While
+            # talking to ..."): the block with its reply is complete; a multi-line reply
+            # ("550-..." then "550 ...") stays together
             current = None
         if "@" in line and not _NOISE_LINE.match(line):
             m = rcpt_line.match(line)

@@ -85,10 +85,12 @@ def _command_near(text: str | None, recipient: str | None) -> str | None:
     cut = window.find("\n\n\n")
     if cut > 0:
         window = window[:cut]
-    nxt = _NEXT_SESSION.search(window)
-    if nxt is not None:  # a later session's commands are not this recipient's
-        window = window[:nxt.start()]
+    for nxt in _NEXT_SESSION.finditer(window):
+        # a later session's commands are not this recipient's; its own ">>> RCPT TO:<addr>" is
+        if recipient not in nxt.group(0).lower():
+            window = window[:nxt.start()]
+            break
     return detect_command(one_line(window))
 
 
-_NEXT_SESSION = lazy_re(r"\n[ \t]*(?:While talking to |\.\.\. while talking to |>>> )", re.I)
+_NEXT_SESSION = lazy_re(r"\n[ \t]*(?:While talking to |\.\.\. while talking to |>>> )[^\n]*", re.I)

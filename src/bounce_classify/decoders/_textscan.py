@@ -68,6 +68,8 @@ class Block:
 _DSN_FIELD = lazy_re(r"[>\s]*(?:" + "|".join(sorted(DSN_FIELDS - {"diagnostic-code"})) + r")\s*:", re.I)
 _DIAGNOSTIC_FIELD = lazy_re(r"[>\s]*Diagnostic-Code\s*:", re.I)
 _ORIGINAL_STARTS = lazy_re(r"[>\s]*(?:Return-Path|Received)\s*:", re.I)
+_ECHO_OPENER = lazy_re(r"\s*To\s*:", re.I)
+_ECHO_NEXT = lazy_re(r"\s*(?:Subject|Sent|Date|Cc)\s*:", re.I)
 # A line at the left margin that opens a transcript entry of its own
 _NEW_ENTRY = lazy_re(r"(?:[45]\d\d[ -]|While talking to |\.\.\. while talking to |<<< |>>> )", re.I)
 
@@ -82,6 +84,7 @@ def scan_blocks(text: str, exclude: Iterable[str] = (), rcpt_line: re.Pattern[st
     blocks: list[Block] = []
     current: Block | None = None
     blank_run = 0
+    prev = ""
     for line in text.split("\n"):
         if stop is not None and stop.search(line):
             break
@@ -107,6 +110,13 @@ def scan_blocks(text: str, exclude: Iterable[str] = (), rcpt_line: re.Pattern[st
             # talking to ..."): the block with its reply is complete; a multi-line reply
             # ("550-..." then "550 ...") stays together
             current = None
+        if current is not None and not current.lines and current is blocks[-1] \
+                and _ECHO_OPENER.match(prev) and _ECHO_NEXT.match(line):
+            # "To: addr" then "Subject: ..." is the returned message's headers echoed in a
+            # summary ("Your message\n To: ...\n Subject: ...\n Sent: ..."), not an error block
+            blocks.pop()
+            current = None
+        prev = line
         if "@" in line and not _NOISE_LINE.match(line):
             m = rcpt_line.match(line)
             if m:

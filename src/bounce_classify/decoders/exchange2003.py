@@ -22,7 +22,10 @@ class Exchange2003:
             return True
         if "produced by microsoft exchange" in (h.get("x-mimeole") or "").lower():
             return True
-        return "did not reach some or all of the intended recipients" in msg.plain_text[:2000]
+        head = msg.plain_text[:3000]
+        # Exchange 5.5's Internet Mail Service and 2000/2003 without their own headers still
+        # write the heading (and MSEXCH:IMS codes) of this family
+        return "did not reach some or all of the intended recipients" in head or bool(_START.search(head))
 
     def decode(self, msg: Message) -> Facts | None:
         from .rfc3464 import decode_dsn

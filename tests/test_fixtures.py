@@ -51,6 +51,8 @@ def test_fixture_expected(fmt: str, case: dict, ending: str) -> None:
             assert got[field] == case[field], f"{field}: expected {case[field]!r}, got {got[field]!r}"
     for field in case.get("null", []):
         assert got[field] is None, f"{field}: expected null, got {got[field]!r}"
+    if "all_recipients" in case:  # and no other record: an echoed header is not a recipient
+        assert sorted(r.recipient or "" for r in results) == sorted(case["all_recipients"])
 
 
 def test_every_fixture_has_an_expectation() -> None:

@@ -19,6 +19,8 @@ CASES = [
     ("stripped escapes, no charset", b"550 " + JIS.replace(b"\x1b", b""), None, "550 ユーザーは見つかりません"),
     ("dollar-B in plain text is left alone", b"price $B100 (B) ok", None, "price $B100 (B) ok"),
     ("unknown charset name", b"plain words", "x-no-such-charset", "plain words"),
+    ("iso-2022-jp label over text re-encoded to UTF-8", "エラー(宛先不明)".encode(), "ISO-2022-JP",
+     "エラー(宛先不明)"),
 ]
 
 

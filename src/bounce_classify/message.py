@@ -59,6 +59,10 @@ def decode_bytes(data: bytes, charset: str | None = None) -> str:
             cs = "utf-8"
         elif cs in ("iso-2022-jp", "iso-2022-jp-1", "iso-2022-jp-2", "iso-2022-jp-3"):
             cs = "iso2022_jp_ext" if cs == "iso-2022-jp" else cs.replace("-", "_")
+            if b"\x1b" not in data and not data.isascii():
+                # a 7-bit charset declared over 8-bit text: the text was re-encoded on the way
+                # (a converted copy), most often to UTF-8, and its label left as it was
+                cs = "utf-8"
         try:
             codecs.lookup(cs)
         except (LookupError, ValueError):  # unknown, or not a name at all (NUL bytes)

@@ -46,7 +46,16 @@ _ERROR_WORDS = lazy_re(
     r"could not|cannot|can't|timed? ?out|said|too large|exceeded|not (?:a )?valid|spam|policy|"
     r"inactive|suspended|unrouteable|unroutable|undeliverable|permanent|temporary|not listed|"
     r"not a member|no mx record|no mx|blacklisted|blocklisted|denylisted|banned|not allowed|not permitted|did not reach|not reached|exceeds|doesn't have|does not have|not responding|failing|no smtp service|no valid recipients|not be delivered)\b|"
-    r"(?<![\d.])[45]\d\d(?![\d.])|\b[45]\.\d{1,3}\.\d{1,3}\b",
+    r"(?<![\d.])[45]\d\d(?![\d.])|\b[45]\.\d{1,3}\.\d{1,3}\b|"
+    # the same in French, German, Spanish, Portuguese, Italian and Dutch NDRs ...
+    r"\b(?:inconnue?|inexistante?|introuvable|invalide|n'existe pas|pleine|d\u00e9sactiv\u00e9|desactive|"
+    r"unbekannte?r?|existiert nicht|voll|gesperrt|deaktiviert|fehlgeschlagen|"
+    r"desconocido|no existe|lleno|inexistente|desactivada|suspendida|"
+    r"desconhecido|n\u00e3o existe|nao existe|cheia|desativada|suspensa|"
+    r"sconosciuto|non esiste|piena|onbekende?|bestaat niet)\b|"
+    # ... and in Japanese, where words have no spaces to bound them
+    r"\u5b58\u5728\u3057\u307e\u305b\u3093|\u898b\u3064\u304b\u308a\u307e\u305b\u3093|"
+    r"\u5b9b\u5148\u4e0d\u660e|\u5bb9\u91cf|\u5931\u6557|\u3067\u304d\u307e\u305b\u3093",
     re.I,
 )
 

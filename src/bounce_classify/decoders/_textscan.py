@@ -65,6 +65,7 @@ class Block:
     recipient: str
     lines: list[str] = field(default_factory=list)
     paragraphs: int = 0
+    breaks: list[int] = field(default_factory=list)  # len(lines) at each paragraph break
 
     @property
     def text(self) -> str:
@@ -101,6 +102,7 @@ def scan_blocks(text: str, exclude: Iterable[str] = (), rcpt_line: re.Pattern[st
         if not stripped:
             if current is not None and current.lines and blank_run == 0:
                 current.paragraphs += 1
+                current.breaks.append(len(current.lines))
                 if _has_code(current.text) or current.paragraphs >= 3:
                     current = None
             blank_run += 1
@@ -163,7 +165,13 @@ has_error = _has_error
 
 
 def block_facts(block: Block) -> RecipientFacts:
-    diag = one_line(block.text)
+    lines = block.lines
+    if block.breaks and _has_error("\n".join(lines[:block.breaks[0]])) \
+            and not _has_error("\n".join(lines[block.breaks[0]:])):
+        # the verdict is the first paragraph; what follows it says nothing of the failure
+        # ("The original message is attached.", "Please try again later.")
+        lines = lines[:block.breaks[0]]
+    diag = one_line("\n".join(lines))
     return RecipientFacts(
         recipient=block.recipient,
         status=first_status(diag),

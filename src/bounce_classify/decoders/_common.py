@@ -90,6 +90,10 @@ def all_statuses(text: str) -> list[str]:
     return [f"{m.group(1)}.{int(m.group(2))}.{int(m.group(3))}" for m in STATUS.finditer(text)]
 
 
+# A line that opens an SMTP session, or a command within one, in a transcript
+SESSION_START = r"While talking to |\.\.\. while talking to |>>> "
+
+
 def first_reply_code(text: str | None) -> str | None:
     if not text:
         return None

@@ -8,6 +8,7 @@ from ..lazyre import lazy_re
 from ..message import Message
 from ..model import Facts
 from ._common import (
+    SESSION_START,
     all_statuses,
     collapse_reply,
     detect_command,
@@ -70,6 +71,9 @@ def normalise_recipients(facts: Facts) -> Facts:
     return facts
 
 
+_NEXT_SESSION = lazy_re(r"\n[ \t]*(?:" + SESSION_START + r")[^\n]*", re.I)
+
+
 def _command_near(text: str | None, recipient: str | None) -> str | None:
     """The SMTP command named in the report's text just after the recipient's address.
 
@@ -91,6 +95,3 @@ def _command_near(text: str | None, recipient: str | None) -> str | None:
             window = window[:nxt.start()]
             break
     return detect_command(one_line(window))
-
-
-_NEXT_SESSION = lazy_re(r"\n[ \t]*(?:While talking to |\.\.\. while talking to |>>> )[^\n]*", re.I)

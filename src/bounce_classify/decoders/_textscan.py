@@ -16,6 +16,7 @@ from ..lazyre import lazy_re
 from ..model import RecipientFacts
 from ._common import (
     ADDRESS,
+    SESSION_START,
     clean_address,
     cut_at_original,
     detect_command,
@@ -64,7 +65,6 @@ _ERROR_WORDS = lazy_re(
 class Block:
     recipient: str
     lines: list[str] = field(default_factory=list)
-    paragraphs: int = 0
     breaks: list[int] = field(default_factory=list)  # len(lines) at each paragraph break
 
     @property
@@ -81,7 +81,7 @@ _ORIGINAL_STARTS = lazy_re(r"[>\s]*(?:Return-Path|Received)\s*:", re.I)
 _ECHO_OPENER = lazy_re(r"\s*To\s*:", re.I)
 _ECHO_NEXT = lazy_re(r"\s*(?:Subject|Sent|Date|Cc)\s*:", re.I)
 # A line at the left margin that opens a transcript entry of its own
-_NEW_ENTRY = lazy_re(r"(?:[45]\d\d[ -]|While talking to |\.\.\. while talking to |<<< |>>> )", re.I)
+_NEW_ENTRY = lazy_re(r"(?:[45]\d\d[ -]|<<< |" + SESSION_START + ")", re.I)
 
 
 def scan_blocks(text: str, exclude: Iterable[str] = (), rcpt_line: re.Pattern[str] = _RCPT_LINE,
@@ -101,9 +101,8 @@ def scan_blocks(text: str, exclude: Iterable[str] = (), rcpt_line: re.Pattern[st
         stripped = line.strip()
         if not stripped:
             if current is not None and current.lines and blank_run == 0:
-                current.paragraphs += 1
                 current.breaks.append(len(current.lines))
-                if _has_code(current.text) or current.paragraphs >= 3:
+                if _has_code(current.text) or len(current.breaks) >= 3:
                     current = None
             blank_run += 1
             continue

@@ -158,14 +158,11 @@ def _expand(rule_id: str, key: str, value: Any, phrases: dict[str, list[str]], o
 
 
 def _compile(rule_id: str, when: dict[str, Any], origin: str, phrases: dict[str, list[str]] | None = None,
-             used: set[str] | None = None, static: list[bool] | None = None) -> list[Callable[[Evidence], bool]]:
-    """The tests of a rule's conditions, in order; ``static`` receives, for each, whether its key
-    is one of STATIC_KEYS."""
+             used: set[str] | None = None) -> list[Callable[[Evidence], bool]]:
+    """The tests of a rule's conditions: one per key of ``when``, in its order."""
     tests: list[Callable[[Evidence], bool]] = []
     used = set() if used is None else used
-    static = [] if static is None else static
     for key, value in when.items():
-        static.append(key in STATIC_KEYS)
         value = _expand(rule_id, key, value, phrases or {}, origin)
         if key not in CONDITION_KEYS:
             raise RuleError(f"{origin}: rule {rule_id!r}: unknown condition {key!r} "
@@ -305,8 +302,8 @@ def build_rule(raw: Any, origin: str, position: int, phrases: dict[str, list[str
             raise RuleError(f"{origin}: rule {rule_id!r}: field 'remediation' must be a string")
         _check_remediation(rule_id, remediation, origin)
     used: set[str] = set()
-    is_static: list[bool] = []
-    tests = _compile(rule_id, when, origin, phrases, used, is_static)
+    tests = _compile(rule_id, when, origin, phrases, used)
+    is_static = [key in STATIC_KEYS for key in when]
     return Rule(
         id=rule_id.strip(), when=when, reason=reason, hop=hop, fix_owner=owner, permanent=permanent,
         remediation=remediation, origin=origin, tests=tests, phrases=frozenset(used),

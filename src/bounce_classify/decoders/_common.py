@@ -70,6 +70,8 @@ def clean_address(value: str | None) -> str | None:
         return None
     addr = m.group(0).strip(".'\"")
     local, _, domain = addr.rpartition("@")
+    if local[:5].lower() == "smtp=":
+        local = local[5:]  # an X.400 gateway's "dda:SMTP=user@example.org"
     if not local or not domain:
         return None
     return f"{local}@{domain}".lower()

@@ -6,8 +6,8 @@ import re
 
 from ..message import Message
 from ..model import Facts, RecipientFacts
-from ._common import body_text, clean_address, new_facts, original_from_text
-from ._signals import sender_addresses
+from ._common import body_text, clean_address, cut_at_original, new_facts, original_from_text
+from ._signals import mark_delays, sender_addresses
 from ._textscan import attach_commands, error_paragraph, paragraph_with, scan_recipients
 
 
@@ -25,7 +25,9 @@ def decode_standard(msg: Message, name: str, *, start: re.Pattern[str] | None = 
     if start is not None:
         m = start.search(text)
         if m:
-            region = text[m.end():]
+            # from the start of the marker's line: a list heading there ("The following
+            # address(es) failed:") tells the scanner the addresses below it failed
+            region = text[text.rfind("\n", 0, m.start()) + 1:]
     if stop is not None:
         m = stop.search(region)
         if m:
@@ -40,6 +42,7 @@ def decode_standard(msg: Message, name: str, *, start: re.Pattern[str] | None = 
     if not recipients:
         return None
     attach_commands(recipients, text)
+    mark_delays(recipients, cut_at_original(text))
     facts = new_facts(name, msg, recipients, context=text[:4000])
     if facts.original_headers is None:
         facts.original_headers = original_from_text(text)

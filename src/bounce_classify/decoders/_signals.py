@@ -6,6 +6,7 @@ import re
 
 from ..lazyre import lazy_re
 from ..message import Message
+from ..model import RecipientFacts
 from ._common import clean_address
 
 BOUNCE_SENDER = lazy_re(
@@ -46,3 +47,20 @@ def sender_addresses(msg: Message) -> list[str]:
         if a:
             out.append(a)
     return out
+
+
+# What only a delay warning says: the message is still queued and the MTA keeps trying.
+DELAY_NOTICE = lazy_re(
+    r"has not yet been delivered|have not yet been delivered|no action is required on your part|"
+    r"this is (?:just |only )?a warning|will (?:continue to )?(?:attempt|try) (?:delivery|to deliver)|"
+    r"delivery attempts will continue|will be retried|still being retried|THIS IS A WARNING",
+    re.I,
+)
+
+
+def mark_delays(recipients: list[RecipientFacts], text: str) -> None:
+    """A text-only report that says the MTA is still trying: its recipients are delayed."""
+    if recipients and DELAY_NOTICE.search(text[:6000]):
+        for r in recipients:
+            if r.action is None and not (r.status or r.reply_code or "4").startswith("5"):
+                r.action = "delayed"

@@ -28,10 +28,11 @@ from ._dsn import DSN_FIELDS
 
 # An address that opens a recipient block, in the forms real MTAs write.
 _RCPT_LINE = lazy_re(
-    r"^\s*(?:>>>\s*)?(?:"
-    r"(?:RCPT TO|Recipient(?: address)?|Original[- ]Recipient|Final[- ]Recipient|Failed recipient|"
+    r"^\s*(?:>>>\s*|[*\u2022]\s+|--?\s+)?(?:"
+    r"(?:RCPT TO|(?:[A-Za-z]+[ -]){0,2}Recipient(?: address)?|Original[- ]Recipient|Final[- ]Recipient|"
     r"Address|To|Destinataire|Empf\u00e4nger|Unzustellbar an|Destinatario)\s*:\s*"
-    r")?[<\"'(\[]?(?:rfc822;\s*)?(" + ADDRESS.pattern + r")[>\"')\]]?"
+    r"|\(?(?:[\w ,']{0,40}?\s)?addressed to\s+"
+    r")?[<\"'(\[]?(?:rfc822;\s*|smtp:)?(" + ADDRESS.pattern + r")[>\"')\]]?"
     r"(?P<after>\s*(?:\.\.\.|:|,|\s-\s|;|\s+\(|\s+<)?.*)$",
     re.I,
 )
@@ -46,7 +47,8 @@ _ERROR_WORDS = lazy_re(
     r"denied|failed|failure|error|invalid|disabled|full|quota|blocked|expired|unable|couldn't|"
     r"could not|cannot|can't|timed? ?out|said|too large|exceeded|not (?:a )?valid|spam|policy|"
     r"inactive|suspended|unrouteable|unroutable|undeliverable|permanent|temporary|not listed|"
-    r"not a member|no mx record|no mx|blacklisted|blocklisted|denylisted|banned|not allowed|not permitted|did not reach|not reached|exceeds|doesn't have|does not have|not responding|failing|no smtp service|no valid recipients|not be delivered)\b|"
+    r"not a member|no mx record|no mx|blacklisted|blocklisted|denylisted|banned|not allowed|not permitted|did not reach|not reached|exceeds|doesn't have|does not have|not responding|failing|no smtp service|no valid recipients|not be delivered|"
+    r"not known|no longer (?:valid|exists?|in use|active)|did not receive|not (?:yet )?been delivered|did not respond)\b|"
     r"(?<![\d.])[45]\d\d(?![\d.])|\b[45]\.\d{1,3}\.\d{1,3}\b|"
     # the same in French, German, Spanish, Portuguese, Italian and Dutch NDRs ...
     r"\b(?:inconnue?|inexistante?|introuvable|invalide|n'existe pas|pleine|d\u00e9sactiv\u00e9|desactive|"
@@ -54,8 +56,8 @@ _ERROR_WORDS = lazy_re(
     r"desconocido|no existe|lleno|inexistente|desactivada|suspendida|"
     r"desconhecido|n\u00e3o existe|nao existe|cheia|desativada|suspensa|"
     r"sconosciuto|non esiste|piena|onbekende?|bestaat niet)\b|"
-    # ... and in Japanese, where words have no spaces to bound them
-    r"\u5b58\u5728\u3057\u307e\u305b\u3093|\u898b\u3064\u304b\u308a\u307e\u305b\u3093|"
+    # ... and in Japanese and Chinese, where words have no spaces to bound them
+    r"\u5b58\u5728\u3057\u307e\u305b\u3093|\u65e0\u6cd5|\u7121\u6cd5|\u5931\u8d25|\u4e0d\u5b58\u5728|\u5df2\u6ee1|\u5df2\u6eff|\u898b\u3064\u304b\u308a\u307e\u305b\u3093|"
     r"\u5b9b\u5148\u4e0d\u660e|\u5bb9\u91cf|\u5931\u6557|\u3067\u304d\u307e\u305b\u3093",
     re.I,
 )
@@ -66,6 +68,7 @@ class Block:
     recipient: str
     lines: list[str] = field(default_factory=list)
     breaks: list[int] = field(default_factory=list)  # len(lines) at each paragraph break
+    listed: bool = False  # the address stands in a list under a heading like _LIST_HEADING
 
     @property
     def text(self) -> str:
@@ -80,6 +83,14 @@ _DIAGNOSTIC_FIELD = lazy_re(r"[>\s]*Diagnostic-Code\s*:", re.I)
 _ORIGINAL_STARTS = lazy_re(r"[>\s]*(?:Return-Path|Received)\s*:", re.I)
 _ECHO_OPENER = lazy_re(r"\s*To\s*:", re.I)
 _ECHO_NEXT = lazy_re(r"\s*(?:Subject|Sent|Date|Cc)\s*:", re.I)
+# The heading of a list of failed addresses ("The following recipients did not receive your
+# message:", "Delivery to the following recipients failed permanently:"): it says which
+# addresses failed, not why, so it closes the block above it and is nobody's diagnostic.
+_LIST_HEADING = lazy_re(r"^[^@\n]*(?:\bfollowing\b[^@\n]*\b(?:recipients?|address(?:es|\(es\))?|destinations?)|"
+                        r"\baddress(?:es|\(es\))? to which)\b[^@\n]*:\s*$", re.I)
+# The report's closing courtesy ("Please reply to postmaster@... if you feel this message to be
+# in error"): it ends the list above it and is no recipient's error
+_CLOSING = lazy_re(r"\s*(?:please (?:reply|write|respond) to|if you (?:feel|believe|think) (?:this|that))\b", re.I)
 # A line at the left margin that opens a transcript entry of its own
 _NEW_ENTRY = lazy_re(r"(?:[45]\d\d[ -]|<<< |" + SESSION_START + ")", re.I)
 
@@ -95,6 +106,7 @@ def scan_blocks(text: str, exclude: Iterable[str] = (), rcpt_line: re.Pattern[st
     current: Block | None = None
     blank_run = 0
     prev = ""
+    under_heading = False
     for line in text.split("\n"):
         if stop is not None and stop.search(line):
             break
@@ -110,6 +122,13 @@ def scan_blocks(text: str, exclude: Iterable[str] = (), rcpt_line: re.Pattern[st
         if blocks and _ORIGINAL_STARTS.match(line):
             break  # the returned original's headers: no more errors below
         if _DSN_FIELD.match(line):
+            current = None
+            continue
+        if _LIST_HEADING.match(line):
+            current = None
+            under_heading = True
+            continue
+        if _CLOSING.match(line):
             current = None
             continue
         if current is not None and current.lines and _DIAGNOSTIC_FIELD.match(line):
@@ -134,7 +153,7 @@ def scan_blocks(text: str, exclude: Iterable[str] = (), rcpt_line: re.Pattern[st
                 if addr and addr not in excluded:
                     after = m.group("after") or ""
                     after = after.lstrip(" .:,;-")
-                    current = Block(addr, [after] if after.strip() else [])
+                    current = Block(addr, [after] if after.strip() else [], listed=under_heading)
                     blocks.append(current)
                     continue
             elif _has_error(line) and not strict:
@@ -146,6 +165,8 @@ def scan_blocks(text: str, exclude: Iterable[str] = (), rcpt_line: re.Pattern[st
                     continue
         if current is not None:
             current.lines.append(stripped)
+        else:
+            under_heading = False
     return blocks
 
 
@@ -230,17 +251,22 @@ def _unquote(text: str) -> str:
 def _scan(text: str, exclude: Iterable[str], strict: bool = False) -> list[RecipientFacts]:
     body = _GENERATED_BY.sub(r"  \1", cut_at_original(text))
     blocks = merge_blocks(scan_blocks(body, exclude, strict=strict))
-    with_errors = [b for b in blocks if _has_error(b.text)]
-    if not with_errors and blocks:
+    failed = [_has_error(b.text) for b in blocks]
+    if not all(failed):
         # "was not delivered to:\n\n  addr\n\nbecause:\n\n  reason": the address stands
-        # alone and the reason is in a nearby paragraph, after it or before it
+        # alone and the reason is in a nearby paragraph, after it or before it.  When other
+        # addresses carry their own errors, a bare address counts only under a list heading:
+        # elsewhere it is an address the explanation mentions.
         paragraphs = [p for p in re.split(r"\n[ \t]*\n", body) if p.strip()]
-        for b in blocks:
+        alone = not any(failed)
+        for i, b in enumerate(blocks):
+            if failed[i] or not (alone or b.listed):
+                continue
             reason = _nearby_error(paragraphs, b.recipient)
-            if reason:
-                b.lines = [reason]
-                with_errors.append(b)
-    return [block_facts(b) for b in with_errors]
+            if reason or b.listed:
+                b.lines = [reason] if reason else []
+                failed[i] = True
+    return [block_facts(b) for b, ok in zip(blocks, failed) if ok]
 
 
 # a paragraph of a bounce's explanation is a few lines; a megabyte "paragraph" is an
@@ -256,7 +282,7 @@ def _nearby_error(paragraphs: list[str], address: str) -> str | None:
     order = list(range(at + 1, min(at + 4, len(paragraphs)))) + list(range(at - 1, max(at - 4, -1), -1))
     for i in order:
         para = paragraphs[i]
-        if _has_error(para) and not ADDRESS.search(para):
+        if _has_error(para) and not ADDRESS.search(para) and not _LIST_HEADING.match(para.strip()):
             return one_line(para)
     own = [ln for ln in paragraphs[at].split("\n") if address not in ln.lower()]
     if _has_error("\n".join(own)):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from ..message import Message
 from ..model import Facts, RecipientFacts
-from ._common import addresses, body_text, clean_address, new_facts, original_from_text, original_part
+from ._common import addresses, body_text, clean_address, cut_at_original, new_facts, original_from_text, original_part
 from ._dsn import recipients_from_text
-from ._signals import looks_like_bounce, sender_addresses
+from ._signals import looks_like_bounce, mark_delays, sender_addresses
 from ._textscan import error_paragraph, scan_recipients
 
 
@@ -40,6 +40,7 @@ class Generic:
                                              evidence=[f"To: {to[0]} (returned original)"])]
         if not recipients:
             return None
+        mark_delays(recipients, cut_at_original(text))
         facts = new_facts(self.name, msg, recipients, context=text[:4000])
         if facts.original_headers is None:
             facts.original_headers = original

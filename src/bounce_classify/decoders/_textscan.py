@@ -266,7 +266,7 @@ def _scan(text: str, exclude: Iterable[str], strict: bool = False) -> list[Recip
             if reason or b.listed:
                 b.lines = [reason] if reason else []
                 failed[i] = True
-    return [block_facts(b) for b, ok in zip(blocks, failed) if ok]
+    return [block_facts(b) for b, ok in zip(blocks, failed, strict=True) if ok]
 
 
 # a paragraph of a bounce's explanation is a few lines; a megabyte "paragraph" is an

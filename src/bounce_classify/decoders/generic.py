@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from ..message import Message
 from ..model import Facts, RecipientFacts
-from ._common import addresses, body_text, clean_address, cut_at_original, new_facts, original_from_text, original_part
+from ._common import (
+    addresses,
+    body_text,
+    clean_address,
+    cut_at_original,
+    new_facts,
+    original_from_text,
+    original_part,
+)
 from ._dsn import recipients_from_text
 from ._signals import looks_like_bounce, mark_delays, sender_addresses
 from ._textscan import error_paragraph, scan_recipients

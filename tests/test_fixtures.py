@@ -12,7 +12,7 @@ from conftest import require_program
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FIELDS = ("kind", "recipient", "status", "reply_code", "reason", "hop", "permanent", "hard_bounce", "decoded_by", "diagnostic",
-          "smtp_command", "rule")
+          "smtp_command", "rule", "reporting_mta")
 
 
 def _cases():

@@ -34,6 +34,7 @@ from . import (
     sendgrid_event,
     sendmail,
     ses_notification,
+    sieve_reject,
     surfcontrol,
     unsubscribe,
     x1,
@@ -70,6 +71,7 @@ REGISTRY: tuple[Decoder, ...] = (
     sendmail.DECODER,
     postfix.DECODER,
     rfc3464.DECODER,
+    sieve_reject.DECODER,
     autoreply.DECODER,
     generic.DECODER,
 )

@@ -35,6 +35,9 @@ def looks_like_bounce(msg: Message) -> bool:
         return True
     if "x-failed-recipients" in h:
         return True
+    if msg.content_type == "multipart/report" and \
+            msg.params.get("report-type", "").lower() in ("delivery-status", "global-delivery-status"):
+        return True
     rp = (h.get("return-path") or "").strip()
     return rp in ("<>", "") and "return-path" in h
 

@@ -88,6 +88,8 @@ _ECHO_NEXT = lazy_re(r"\s*(?:Subject|Sent|Date|Cc)\s*:", re.I)
 # addresses failed, not why, so it closes the block above it and is nobody's diagnostic.
 _LIST_HEADING = lazy_re(r"^[^@\n]*(?:\bfollowing\b[^@\n]*\b(?:recipients?|address(?:es|\(es\))?|destinations?)|"
                         r"\baddress(?:es|\(es\))? to which)\b[^@\n]*:\s*$", re.I)
+# "(expanded from: alias@...)" under an address: the sender wrote the alias, the MTA expanded it
+_EXPANDED = lazy_re(r"\s*\(?expanded from:?\s*<?(" + ADDRESS.pattern + r")>?\)?", re.I)
 # The report's closing courtesy ("Please reply to postmaster@... if you feel this message to be
 # in error"): it ends the list above it and is no recipient's error
 _CLOSING = lazy_re(r"\s*(?:please (?:reply|write|respond) to|if you (?:feel|believe|think) (?:this|that))\b", re.I)
@@ -107,6 +109,7 @@ def scan_blocks(text: str, exclude: Iterable[str] = (), rcpt_line: re.Pattern[st
     blank_run = 0
     prev = ""
     under_heading = False
+    aliases: dict[str, Block] = {}  # an alias -> the block of the address it expanded to
     for line in text.split("\n"):
         if stop is not None and stop.search(line):
             break
@@ -146,6 +149,13 @@ def scan_blocks(text: str, exclude: Iterable[str] = (), rcpt_line: re.Pattern[st
             blocks.pop()
             current = None
         prev = line
+        if current is not None and "@" in line:
+            expanded = _EXPANDED.match(line)
+            if expanded:
+                alias = clean_address(expanded.group(1))
+                if alias:
+                    aliases[alias] = current
+                continue
         if "@" in line and not _NOISE_LINE.match(line):
             m = rcpt_line.match(line)
             if m:
@@ -159,6 +169,13 @@ def scan_blocks(text: str, exclude: Iterable[str] = (), rcpt_line: re.Pattern[st
             elif _has_error(line) and not strict:
                 found = [a for a in (clean_address(x.group(0)) for x in ADDRESS.finditer(line)) if a]
                 found = [a for a in found if a not in excluded]
+                if len(found) == 1 and found[0] in aliases:
+                    # an error that names the alias the sender wrote belongs to its expansion
+                    current = aliases[found[0]]
+                    if not _has_error(current.text):
+                        current.lines, current.breaks = [], []  # what came between is no error
+                    current.lines.append(stripped)
+                    continue
                 if len(found) == 1:
                     current = Block(found[0], [stripped])
                     blocks.append(current)

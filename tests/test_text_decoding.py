@@ -72,3 +72,27 @@ def test_iso_time_agrees_with_email_utils(moment: datetime, offset_minutes: int)
     aware = moment.replace(microsecond=0, tzinfo=timezone(timedelta(minutes=offset_minutes)))
     text = format_datetime(aware)
     assert iso_time(text) == _reference(text)
+
+
+# --- addresses: how a field or a line of text becomes a bare recipient (clean_address) ---
+
+from bounce_classify.decoders._common import clean_address  # noqa: E402
+
+ADDRESS_CASES = [
+    # (id, value, expected)
+    ("rfc822 type and angle brackets", "rfc822; <Ann.Lee@Example.ORG>", "ann.lee@example.org"),
+    ("X.400 gateway's dda:SMTP=", "c=US;a= ;p=HUB;o=Site;dda:SMTP=coach@firm.example;", "coach@firm.example"),
+    ("UTF-8 local part with an emoji", "\U0001f408@cats.example", "\U0001f408@cats.example"),
+    ("a whole field as an encoded word is decoded", "=?UTF-8?B?8J+QiEBjYXRzLmV4YW1wbGU=?=", "\U0001f408@cats.example"),
+    # an encoded word the sender's client put in the envelope address is what the server was
+    # asked for: kept as written
+    ("encoded word inside the address is kept", "rfc822; =?utf-8?B?8J+QiA==?=@cats.example",
+     "=?utf-8?b?8j+qia==?=@cats.example"),
+    ("display name as an encoded word", "=?utf-8?q?J=C3=BCrgen?= <jurgen@firm.example>", "jurgen@firm.example"),
+    ("no address", "undisclosed recipients", None),
+]
+
+
+@pytest.mark.parametrize(("value", "expected"), [c[1:] for c in ADDRESS_CASES], ids=[c[0] for c in ADDRESS_CASES])
+def test_clean_address(value: str, expected: str | None) -> None:
+    assert clean_address(value) == expected

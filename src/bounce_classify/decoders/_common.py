@@ -13,7 +13,9 @@ from ..patterns import PatternSet, ci_regex
 
 # "/" is legal in a local part but, in a bounce, comes from a path ("/home/u/.forward/x@y" in a
 # pipe's error); leaving it out reads the address at the end of the path
-ADDRESS = lazy_re(r"[\w.!#$%&'*+=?^`{|}~-]{1,128}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,10}")
+# \w covers the letters of every script; a UTF-8 local part (RFC 6531) may also hold symbols
+# and emoji, which it does not
+ADDRESS = lazy_re(r"[\w.!#$%&'*+=?^`{|}~\u2600-\u27bf\U0001f000-\U0001faff-]{1,128}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,10}")
 STATUS = lazy_re(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d]|\.\d)")
 REPLY = lazy_re(r"(?:^|[\s:;(<\"'#\[])([245][0-5]\d)(?=[\s\-,;:)>\]]|\.(?!\d)|$)")
 SPACES = lazy_re(r"\s+")
@@ -65,7 +67,8 @@ def clean_address(value: str | None) -> str | None:
     v = value.strip()
     if ";" in v[:12]:
         v = v.split(";", 1)[1]
-    m = ADDRESS.search(decode_header_value(v)) or ADDRESS.search(v)
+    # as written first: an encoded word in an address is what the envelope carried
+    m = ADDRESS.search(v) or ADDRESS.search(decode_header_value(v))
     if not m:
         return None
     addr = m.group(0).strip(".'\"")

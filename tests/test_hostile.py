@@ -121,3 +121,18 @@ def test_inputs_found_by_fuzzing(name: str, from_header: bytes) -> None:
            b"Subject: hi\n\nhello\n--B--\n")
     results = classify(raw)
     assert results[0].kind == "bounce" and results[0].recipient == "gone@example.net"
+
+
+def test_a_msgconvert_that_hangs_is_stopped_with_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A .msg file that makes the converter run forever ends in OutlookError, not a hang."""
+    import mailparser.utils
+
+    from bounce_classify.read.outlook import OutlookError, msg_to_mime
+
+    stuck = tmp_path / "msgconvert"
+    stuck.write_text("#!/bin/sh\nexec sleep 30\n")
+    stuck.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setattr(mailparser.utils, "_MSGCONVERT_TIMEOUT", 1)
+    with pytest.raises(OutlookError, match="msgconvert failed on this .msg file"):
+        msg_to_mime(bytes.fromhex("d0cf11e0a1b11ae1") + b"\0" * 600)

@@ -8,6 +8,7 @@ file is met, so mail-parser costs nothing on the hot path.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 
 
@@ -30,8 +31,11 @@ def msg_to_mime(data: bytes) -> bytes:
         try:
             converted, _ = msgconvert(path)
         except MailParserOSError as exc:
-            raise OutlookError("reading Outlook .msg files needs the msgconvert tool "
-                               "(Debian/Ubuntu: apt-get install libemail-outlook-message-perl)") from exc
+            if shutil.which("msgconvert") is None:
+                raise OutlookError("reading Outlook .msg files needs the msgconvert tool "
+                                   "(Debian/Ubuntu: apt-get install libemail-outlook-message-perl)") from exc
+            # mail-parser gives up on a conversion that runs too long (a damaged or hostile file)
+            raise OutlookError(f"msgconvert failed on this .msg file: {exc}") from exc
         with open(converted, "rb") as out:
             mime = out.read()
         if not mime.strip():

@@ -127,11 +127,11 @@ def scan_blocks(text: str, exclude: Iterable[str] = (), rcpt_line: re.Pattern[st
         if _DSN_FIELD.match(line):
             current = None
             continue
-        if _LIST_HEADING.match(line):
+        if stripped[-1] == ":" and _LIST_HEADING.match(line):
             current = None
             under_heading = True
             continue
-        if _CLOSING.match(line):
+        if stripped[0] in "PpIi" and _CLOSING.match(line):
             current = None
             continue
         if current is not None and current.lines and _DIAGNOSTIC_FIELD.match(line):

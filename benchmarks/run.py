@@ -10,7 +10,8 @@ Measures, on this machine:
   (c) peak memory and time on a large generated mbox (--big-mb, default 1024 MB), built by
       repeating corpus messages (kept in benchmarks/data/, not committed);
   (d) --jobs 1 against --jobs N on that archive;
-  (e) pathological messages: 25 MB with one 20 MB line, 10,000 nested parts, 10,000 sibling parts;
+  (e) pathological messages: 25 MB with one 20 MB line, 10,000 nested parts, 10,000 sibling parts,
+      a 1 MB line in the text part;
   and, for reference, a plain `python -c pass` start-up.
 
 When Sisimai is installed (Debian's libsisimai-perl), (a) and (b) are also timed for it, with
@@ -118,7 +119,10 @@ def pathological() -> dict[str, bytes]:
                                                                      for i in reversed(range(10000)))
     wide = (HEAD + b'Content-Type: multipart/mixed; boundary="W"\r\n\r\n' + (b"--W\r\n" + TEXT) * 10000 +
             b"--W--\r\n")
-    return {"25MB, one 20MB line": big, "10,000 nested parts": nested, "10,000 sibling parts": wide}
+    # one line of text the scanner reads word by word: it must cost linear time
+    prose = HEAD + b"Content-Type: text/plain\r\n\r\n" + b"the following " * 75000 + b":\r\n\r\n" + TEXT[28:]
+    return {"25MB, one 20MB line": big, "10,000 nested parts": nested, "10,000 sibling parts": wide,
+            "1MB line of text": prose}
 
 
 def main() -> int:

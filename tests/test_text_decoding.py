@@ -96,3 +96,24 @@ ADDRESS_CASES = [
 @pytest.mark.parametrize(("value", "expected"), [c[1:] for c in ADDRESS_CASES], ids=[c[0] for c in ADDRESS_CASES])
 def test_clean_address(value: str, expected: str | None) -> None:
     assert clean_address(value) == expected
+
+
+# --- list headings: the line above a list of failed addresses (decoders._textscan) ---
+
+from bounce_classify.decoders._textscan import MAX_HEADING, is_list_heading  # noqa: E402
+
+HEADING_CASES = [
+    ("recipients did not receive", "The following recipients did not receive your message:", True),
+    ("failed permanently", "Delivery to the following recipients failed permanently:", True),
+    ("Exim's address(es)", "  The following address(es) failed:", True),
+    ("Exim's delay wording", "The address to which the message has not yet been delivered is:", True),
+    ("no colon: a sentence, not a heading", "The following recipients did not receive your message.", False),
+    ("names an address", "The following recipients of list@example.org failed:", False),
+    ("an error line ending in a colon", "SMTP error from remote mail server after RCPT TO:", False),
+    ("over-long prose is never a heading", "the following recipients " * (MAX_HEADING // 10) + ":", False),
+]
+
+
+@pytest.mark.parametrize(("line", "expected"), [c[1:] for c in HEADING_CASES], ids=[c[0] for c in HEADING_CASES])
+def test_is_list_heading(line: str, expected: bool) -> None:
+    assert is_list_heading(line) is expected

@@ -86,8 +86,17 @@ _ECHO_NEXT = lazy_re(r"\s*(?:Subject|Sent|Date|Cc)\s*:", re.I)
 # The heading of a list of failed addresses ("The following recipients did not receive your
 # message:", "Delivery to the following recipients failed permanently:"): it says which
 # addresses failed, not why, so it closes the block above it and is nobody's diagnostic.
-_LIST_HEADING = lazy_re(r"^[^@\n]*(?:\bfollowing\b[^@\n]*\b(?:recipients?|address(?:es|\(es\))?|destinations?)|"
-                        r"\baddress(?:es|\(es\))? to which)\b[^@\n]*:\s*$", re.I)
+_LIST_HEADING = lazy_re(r"\bfollowing\b.{0,80}?\b(?:recipients?|address(?:es|\(es\))?|destinations?)\b|"
+                        r"\baddress(?:es|\(es\))? to which\b", re.I)
+MAX_HEADING = 200  # a heading is one short line; a longer one is prose, or hostile
+
+
+def is_list_heading(line: str) -> bool:
+    """One short line, naming no address, that ends in ":" and introduces failed addresses."""
+    line = line.strip()
+    return 0 < len(line) <= MAX_HEADING and line[-1] == ":" and "@" not in line and "\n" not in line \
+        and _LIST_HEADING.search(line) is not None
+
 # "(expanded from: alias@...)" under an address: the sender wrote the alias, the MTA expanded it
 _EXPANDED = lazy_re(r"\s*\(?expanded from:?\s*<?(" + ADDRESS.pattern + r")>?\)?", re.I)
 # The report's closing courtesy ("Please reply to postmaster@... if you feel this message to be
@@ -127,7 +136,7 @@ def scan_blocks(text: str, exclude: Iterable[str] = (), rcpt_line: re.Pattern[st
         if _DSN_FIELD.match(line):
             current = None
             continue
-        if stripped[-1] == ":" and _LIST_HEADING.match(line):
+        if is_list_heading(stripped):
             current = None
             under_heading = True
             continue
@@ -300,7 +309,7 @@ def _nearby_error(paragraphs: list[str], address: str) -> str | None:
     order = list(range(at + 1, min(at + 4, len(paragraphs)))) + list(range(at - 1, max(at - 4, -1), -1))
     for i in order:
         para = paragraphs[i]
-        if _has_error(para) and not ADDRESS.search(para) and not _LIST_HEADING.match(para.strip()):
+        if _has_error(para) and not ADDRESS.search(para) and not is_list_heading(para):
             return one_line(para)
     own = [ln for ln in paragraphs[at].split("\n") if address not in ln.lower()]
     if _has_error("\n".join(own)):

@@ -140,7 +140,7 @@ def scan_blocks(text: str, exclude: Iterable[str] = (), rcpt_line: re.Pattern[st
             current = None
             under_heading = True
             continue
-        if stripped[0] in "PpIi" and _CLOSING.match(line):
+        if _CLOSING.match(line):
             current = None
             continue
         if current is not None and current.lines and _DIAGNOSTIC_FIELD.match(line):

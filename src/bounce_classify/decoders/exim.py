@@ -15,7 +15,7 @@ _BODY = ci_regex(r"This message was created automatically by mail delivery softw
                    r"could not be delivered to one or more of its\s+recipients|"
                    r"has not yet been delivered to one or more of its")
 _START = lazy_re(r"(?:following address\(es\) failed|following address\(es\) deferred|"
-                    r"address\(es\) failed|ha(?:ve|s) not yet been delivered is[^\n]*|have not yet been delivered[^\n]*)\s*:?\s*$", re.I | re.M)
+                    r"address\(es\) failed|ha(?:ve|s) not yet been delivered[^\n]*)\s*:?\s*$", re.I | re.M)
 
 
 class Exim:

@@ -42,7 +42,7 @@ class SieveReject:
         recipient = clean_address(fields.get("final-recipient") or fields.get("original-recipient"))
         if recipient is None:
             return None
-        human = next((p.text for p in msg.walk() if p.content_type == "text/plain"), "")
+        human = msg.plain_text
         m = _REJECTED.search(human)
         reason = one_line((m.group(1) if m else human).split("\n\n", 1)[0])
         rcpt = RecipientFacts(recipient=recipient, action="failed", diagnostic=reason,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import pickle
 from pathlib import Path
@@ -31,7 +30,7 @@ def test_to_dict_is_exactly_the_contract_record() -> None:
 
 def test_result_is_frozen_and_picklable() -> None:
     r = classify((FIXTURES / "sendmail/user-unknown.eml").read_bytes())[0]
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(AttributeError, match="frozen"):
         r.reason = "x"  # type: ignore[misc]
     assert pickle.loads(pickle.dumps(r)) == r
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import json
 import subprocess
@@ -23,8 +22,8 @@ _counter = itertools.count()
 def event(kind: str = "bounce", *, hard: bool = False, hop: str | None = "recipient-mailbox", day: int = 1,
           to: str = "pat@example.org", reason: str = "mailboxfull", hour: int = 12) -> Result:
     n = next(_counter)
-    return dataclasses.replace(
-        _BASE, kind=kind, hard_bounce=hard, hop=hop, recipient=to, reason=reason,
+    return _BASE.replace(
+        kind=kind, hard_bounce=hard, hop=hop, recipient=to, reason=reason,
         timestamp=f"2026-03-{day:02d}T{hour:02d}:00:00+00:00", token=f"t{n:08d}", digest=f"d{n}")
 
 

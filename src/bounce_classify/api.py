@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from . import decoders
 from .message import Message, normalise_newlines
-from .model import Facts, RecipientFacts, Result
+from .model import Facts, FrozenRecord, RecipientFacts, Result
 from .read import OLE_MAGIC, Item, ReadError, iter_items, json_items
 from .rules import RuleSet, judge, ruleset
 
@@ -32,13 +31,16 @@ def default_rules() -> RuleSet:
     return _DEFAULT_RULES
 
 
-@dataclass(frozen=True, slots=True)
-class Failure:
+class Failure(FrozenRecord):
     """A message or path that could not be classified; iteration goes on."""
 
+    __slots__ = ("source", "message", "error")
     source: str
     message: int
     error: str
+
+    def __init__(self, source: str, message: int, error: str) -> None:
+        self._set(source=source, message=message, error=error)
 
 
 def classify(raw: bytes, *, source: str = "-", message: int = 1, rules: RuleSet | None = None,

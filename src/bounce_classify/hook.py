@@ -21,8 +21,9 @@ import signal
 import socket
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import BinaryIO
+
+from .model import FrozenRecord, Record
 
 EX_OK = 0
 EX_TEMPFAIL = 75
@@ -37,24 +38,36 @@ class DeadlineReached(Exception):
     pass
 
 
-@dataclass
-class HookOptions:
-    sinks: Sequence[str] = ("ledger",)
-    ledger: str | None = None
-    quarantine: str | None = None
-    max_size: int = DEFAULT_MAX_SIZE
-    deadline: float = DEFAULT_DEADLINE
-    policy: object | None = None
-    rules: object | None = None
-    original_headers: Sequence[str] = field(default_factory=tuple)
+class HookOptions(Record):
+    __slots__ = ("sinks", "ledger", "quarantine", "max_size", "deadline", "policy", "rules",
+                 "original_headers")
+
+    def __init__(self, sinks: Sequence[str] = ("ledger",), ledger: str | None = None,
+                 quarantine: str | None = None, max_size: int = DEFAULT_MAX_SIZE,
+                 deadline: float = DEFAULT_DEADLINE, policy: object | None = None,
+                 rules: object | None = None, original_headers: Sequence[str] = ()) -> None:
+        self.sinks = sinks
+        self.ledger = ledger
+        self.quarantine = quarantine
+        self.max_size = max_size
+        self.deadline = deadline
+        self.policy = policy
+        self.rules = rules
+        self.original_headers = original_headers
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(FrozenRecord):
+    """What the hook did; ``line`` is printed on stdout when not None (failures only)."""
+
+    __slots__ = ("code", "line", "records", "quarantined")
     code: int
-    line: str | None  # printed on stdout when not None (failures only)
-    records: int = 0
-    quarantined: str | None = None
+    line: str | None
+    records: int
+    quarantined: str | None
+
+    def __init__(self, code: int, line: str | None, records: int = 0,
+                 quarantined: str | None = None) -> None:
+        self._set(code=code, line=line, records=records, quarantined=quarantined)
 
 
 def default_quarantine() -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 
 from ..lazyre import lazy_re
 from ..model import RecipientFacts
@@ -63,12 +62,17 @@ _ERROR_WORDS = lazy_re(
 )
 
 
-@dataclass
 class Block:
-    recipient: str
-    lines: list[str] = field(default_factory=list)
-    breaks: list[int] = field(default_factory=list)  # len(lines) at each paragraph break
-    listed: bool = False  # the address stands in a list under a heading like _LIST_HEADING
+    """One recipient's lines of text.  ``breaks`` holds len(lines) at each paragraph break;
+    ``listed`` says the address stands in a list under a heading like _LIST_HEADING."""
+
+    __slots__ = ("recipient", "lines", "breaks", "listed")
+
+    def __init__(self, recipient: str, lines: list[str] | None = None, listed: bool = False) -> None:
+        self.recipient = recipient
+        self.lines: list[str] = [] if lines is None else lines
+        self.breaks: list[int] = []
+        self.listed = listed
 
     @property
     def text(self) -> str:

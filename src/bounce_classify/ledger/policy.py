@@ -15,22 +15,24 @@ The defaults, each configurable:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from ..model import FrozenRecord
 
 DEFAULT_SOFT_HOPS = frozenset({"recipient-mailbox", "recipient-policy", "transport", "unknown"})
 
 
-@dataclass(frozen=True, slots=True)
-class Policy:
-    soft_bounces: int = 3
-    soft_days: int = 14
-    soft_hops: frozenset[str] = field(default=DEFAULT_SOFT_HOPS)
+class Policy(FrozenRecord):
+    __slots__ = ("soft_bounces", "soft_days", "soft_hops")
+    soft_bounces: int
+    soft_days: int
+    soft_hops: frozenset[str]
 
-    def __post_init__(self) -> None:
-        if self.soft_bounces < 1:
+    def __init__(self, soft_bounces: int = 3, soft_days: int = 14,
+                 soft_hops: frozenset[str] = DEFAULT_SOFT_HOPS) -> None:
+        if soft_bounces < 1:
             raise ValueError("the soft-bounce threshold must be at least 1")
-        if self.soft_days < 1:
+        if soft_days < 1:
             raise ValueError("the soft-bounce window must be at least 1 day")
+        self._set(soft_bounces=soft_bounces, soft_days=soft_days, soft_hops=soft_hops)
 
 
 # what the ledger calls the cause of a suppression

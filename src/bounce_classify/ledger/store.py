@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ..model import Result
+from ..model import FrozenRecord, Result
 from .policy import CAUSE_COMPLAINT, CAUSE_DELIVERED, CAUSE_HARD, CAUSE_SOFT, Policy
 
 
@@ -56,13 +55,17 @@ SCHEMA = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Suppression:
+class Suppression(FrozenRecord):
+    __slots__ = ("address", "cause", "reason", "since", "evidence")
     address: str
     cause: str
     reason: str | None
     since: str
     evidence: dict[str, Any] | None
+
+    def __init__(self, address: str, cause: str, reason: str | None, since: str,
+                 evidence: dict[str, Any] | None) -> None:
+        self._set(address=address, cause=cause, reason=reason, since=since, evidence=evidence)
 
     def to_dict(self) -> dict[str, Any]:
         return {"address": self.address, "cause": self.cause, "reason": self.reason, "since": self.since,

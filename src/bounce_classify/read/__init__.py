@@ -12,10 +12,10 @@ import json
 import os
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from ..lazyre import lazy_re
+from ..model import FrozenRecord
 
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 _MBOX_FROM = lazy_re(rb"^From \S+.{0,200}\d\d:\d\d", re.S)
@@ -26,22 +26,28 @@ _MBOX_FROM_EXACT = lazy_re(rb"^From \S+ +(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (?:Jan|
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
-@dataclass(frozen=True, slots=True)
-class Item:
-    """One message (or JSON document) to classify."""
+class Item(FrozenRecord):
+    """One message (or JSON document) to classify; ``form`` is mime, json or msg."""
 
+    __slots__ = ("source", "index", "data", "form")
     source: str
     index: int
     data: bytes
-    form: str = "mime"  # mime | json | msg
+    form: str
+
+    def __init__(self, source: str, index: int, data: bytes, form: str = "mime") -> None:
+        self._set(source=source, index=index, data=data, form=form)
 
 
-@dataclass(frozen=True, slots=True)
-class ReadError:
+class ReadError(FrozenRecord):
     """A path that could not be read; the rest goes on."""
 
+    __slots__ = ("source", "message")
     source: str
     message: str
+
+    def __init__(self, source: str, message: str) -> None:
+        self._set(source=source, message=message)
 
 
 def iter_items(paths: Iterable[str], stdin: BinaryIO | None = None,

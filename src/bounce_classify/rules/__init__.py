@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from ..lazyre import lazy_re
-from ..model import Facts, RecipientFacts
+from ..model import Facts, FrozenRecord, RecipientFacts
 from .engine import Evidence, Rule, RuleError, RuleSet, builtin_rules, load_rules_file, ruleset
 from .verdict import hard_bounce, is_soft, kind_of, permanent, pseudo_status
 
@@ -15,8 +14,9 @@ _HOST_IN_TEXT = lazy_re(r"\b((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.){1,8}[a-z
 _DEFAULT_HOP = {"delivered": None, "autoreply": None, "not-bounce": None}
 
 
-@dataclass(frozen=True, slots=True)
-class Judgement:
+class Judgement(FrozenRecord):
+    __slots__ = ("kind", "status", "reason", "hop", "permanent", "hard_bounce", "fix_owner",
+                 "remediation", "rule")
     kind: str
     status: str | None
     reason: str
@@ -26,6 +26,12 @@ class Judgement:
     fix_owner: str | None
     remediation: str | None
     rule: str
+
+    def __init__(self, kind: str, status: str | None, reason: str, hop: str | None,
+                 permanent: bool | None, hard_bounce: bool, fix_owner: str | None,
+                 remediation: str | None, rule: str) -> None:
+        self._set(kind=kind, status=status, reason=reason, hop=hop, permanent=permanent,
+                  hard_bounce=hard_bounce, fix_owner=fix_owner, remediation=remediation, rule=rule)
 
 
 def evidence_for(facts: Facts, r: RecipientFacts, kind: str) -> Evidence:

@@ -12,13 +12,12 @@ in the input, so no rule can be made to hang on a hostile diagnostic.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import re2
 
-from ..model import FIX_OWNERS, HOPS, REASONS
+from ..model import FIX_OWNERS, HOPS, REASONS, Record
 from ..patterns import PatternSet, ci_regex
 
 CONDITION_KEYS = {
@@ -66,24 +65,34 @@ class PhraseMatcher:
         return None if hits is None else frozenset(self.phrases[i] for i in hits)
 
 
-@dataclass(slots=True)
-class Evidence:
-    """What the conditions look at, prepared once per recipient."""
+class Evidence(Record):
+    """What the conditions look at, prepared once per recipient.
 
-    kind: str
-    status: str | None
-    reply_code: str | None
-    diagnostic: str  # lower-cased
-    text: str  # lower-cased diagnostic + report context
-    hosts: tuple[str, ...]  # lower-cased host names
-    decoder: str
-    smtp_command: str | None
-    action: str | None
-    labels: dict[str, str]
-    # set by RuleSet.first_match; without it, phrase conditions test each phrase in turn
-    matcher: PhraseMatcher | None = None
-    _in_diagnostic: frozenset[str] | None = None
-    _in_text: frozenset[str] | None = None
+    ``diagnostic`` is lower-cased, ``text`` is the lower-cased diagnostic and report context,
+    ``hosts`` the lower-cased host names.  ``matcher`` is set by RuleSet.first_match; without
+    it, phrase conditions test each phrase in turn.
+    """
+
+    __slots__ = ("kind", "status", "reply_code", "diagnostic", "text", "hosts", "decoder",
+                 "smtp_command", "action", "labels", "matcher", "_in_diagnostic", "_in_text")
+
+    def __init__(self, kind: str, status: str | None, reply_code: str | None, diagnostic: str,
+                 text: str, hosts: tuple[str, ...], decoder: str, smtp_command: str | None,
+                 action: str | None, labels: dict[str, str],
+                 matcher: PhraseMatcher | None = None) -> None:
+        self.kind = kind
+        self.status = status
+        self.reply_code = reply_code
+        self.diagnostic = diagnostic
+        self.text = text
+        self.hosts = hosts
+        self.decoder = decoder
+        self.smtp_command = smtp_command
+        self.action = action
+        self.labels = labels
+        self.matcher = matcher
+        self._in_diagnostic: frozenset[str] | None = None
+        self._in_text: frozenset[str] | None = None
 
     def in_diagnostic(self) -> frozenset[str] | None:
         if self._in_diagnostic is None and self.matcher is not None:
@@ -96,21 +105,34 @@ class Evidence:
         return self._in_text
 
 
-@dataclass
-class Rule:
-    id: str
-    when: dict[str, Any]
-    reason: str
-    hop: str | None
-    fix_owner: str | None
-    permanent: bool | None
-    remediation: str | None
-    origin: str
-    tests: list[Callable[[Evidence], bool]] = field(default_factory=list)
-    phrases: frozenset[str] = frozenset()
-    # the tests that look only at STATIC_KEYS, whose outcome RuleSet caches, and the others
-    static: tuple[Callable[[Evidence], bool], ...] = ()
-    dynamic: tuple[Callable[[Evidence], bool], ...] = ()
+class Rule(Record):
+    """One rule of a rules file, its conditions compiled to ``tests``.
+
+    ``static`` holds the tests that look only at STATIC_KEYS, whose outcome RuleSet caches, and
+    ``dynamic`` the others.
+    """
+
+    __slots__ = ("id", "when", "reason", "hop", "fix_owner", "permanent", "remediation", "origin",
+                 "tests", "phrases", "static", "dynamic")
+
+    def __init__(self, id: str, when: dict[str, Any], reason: str, hop: str | None,
+                 fix_owner: str | None, permanent: bool | None, remediation: str | None,
+                 origin: str, tests: list[Callable[[Evidence], bool]] | None = None,
+                 phrases: frozenset[str] = frozenset(),
+                 static: tuple[Callable[[Evidence], bool], ...] = (),
+                 dynamic: tuple[Callable[[Evidence], bool], ...] = ()) -> None:
+        self.id = id
+        self.when = when
+        self.reason = reason
+        self.hop = hop
+        self.fix_owner = fix_owner
+        self.permanent = permanent
+        self.remediation = remediation
+        self.origin = origin
+        self.tests: list[Callable[[Evidence], bool]] = [] if tests is None else tests
+        self.phrases = phrases
+        self.static = static
+        self.dynamic = dynamic
 
     def matches(self, ev: Evidence) -> bool:
         for test in self.tests:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from .api import Failure, classify_item
@@ -32,7 +31,7 @@ def _init(rule_files: Sequence[str], original_headers: Sequence[str]) -> None:
     global _rules, _headers
     from .rules import ruleset
 
-    _rules = ruleset([Path(p) for p in rule_files])
+    _rules = ruleset(rule_files)
     _headers = tuple(original_headers)
 
 

@@ -7,7 +7,6 @@ The older bounces API gave ``email``, ``status``, ``reason`` and ``created``.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from ..model import Facts, RecipientFacts
@@ -65,6 +64,8 @@ def _text(value: Any) -> str | None:
 
 
 def _when(value: Any) -> str | None:
+    from datetime import UTC, datetime  # here: only SendGrid events need it
+
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         try:
             return datetime.fromtimestamp(value, tz=UTC).isoformat()

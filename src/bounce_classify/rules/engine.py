@@ -11,11 +11,14 @@ in the input, so no rule can be made to hang on a hostile diagnostic.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import re2
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 from ..model import FIX_OWNERS, HOPS, REASONS, Record
 from ..patterns import PatternSet, ci_regex
@@ -369,20 +372,22 @@ def rules_from_data(data: dict[str, Any], origin: str, shared: dict[str, list[st
 
 
 def load_rules_file(path: str | Path) -> list[Rule]:
-    p = Path(path)
+    p = os.fspath(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        with open(p, encoding="utf-8") as fh:
+            text = fh.read()
     except OSError as exc:
         raise RuleError(f"{p}: cannot read rules file: {exc.strerror or exc}") from exc
     except UnicodeDecodeError as exc:
         raise RuleError(f"{p}: rules file is not UTF-8 text") from exc
-    return load_rules_text(text, str(p))
+    return load_rules_text(text, p)
 
 
-_RULES_DIR = Path(__file__).resolve().parent
+# os.path rather than pathlib: importing pathlib costs a one-message run 3 ms
+_RULES_DIR = os.path.dirname(os.path.realpath(__file__))
 
 
-def parsed_rule_files(directory: Path = _RULES_DIR) -> list[tuple[str, dict[str, Any]]]:
+def parsed_rule_files(directory: str | Path = _RULES_DIR) -> list[tuple[str, dict[str, Any]]]:
     """The shipped rule files, parsed; from a marshal cache in ``__pycache__`` when it is fresh.
 
     Parsing the TOML costs more than classifying a message, so, like Python with its .pyc
@@ -392,11 +397,13 @@ def parsed_rule_files(directory: Path = _RULES_DIR) -> list[tuple[str, dict[str,
     import marshal
     import sys
 
-    files = sorted(f for f in directory.iterdir() if f.name.endswith(".toml") and not f.name.startswith("_"))
-    key = [(f.name, st.st_size, st.st_mtime_ns) for f in files for st in (f.stat(),)]
-    cache = directory / "__pycache__" / f"rules.{sys.implementation.cache_tag}.marshal"
+    directory = os.fspath(directory)
+    names = sorted(n for n in os.listdir(directory) if n.endswith(".toml") and not n.startswith("_"))
+    key = [(n, st.st_size, st.st_mtime_ns) for n in names for st in (os.stat(os.path.join(directory, n)),)]
+    cache = os.path.join(directory, "__pycache__", f"rules.{sys.implementation.cache_tag}.marshal")
     try:
-        cached_key, data = marshal.loads(cache.read_bytes())
+        with open(cache, "rb") as fh:
+            cached_key, data = marshal.loads(fh.read())
         if cached_key == key:
             return data
     except (OSError, ValueError, EOFError, TypeError):
@@ -404,17 +411,18 @@ def parsed_rule_files(directory: Path = _RULES_DIR) -> list[tuple[str, dict[str,
     import tomllib
 
     data = []
-    for f in files:
-        origin = f.name
+    for name in names:
         try:
-            data.append((origin, tomllib.loads(f.read_text(encoding="utf-8"))))
+            with open(os.path.join(directory, name), encoding="utf-8") as fh:
+                data.append((name, tomllib.loads(fh.read())))
         except tomllib.TOMLDecodeError as exc:
-            raise RuleError(f"{origin}: not valid TOML: {exc}") from exc
+            raise RuleError(f"{name}: not valid TOML: {exc}") from exc
     try:
-        cache.parent.mkdir(exist_ok=True)
-        tmp = cache.with_name(f"{cache.name}.{id(data)}.tmp")
-        tmp.write_bytes(marshal.dumps((key, data)))
-        tmp.replace(cache)
+        os.makedirs(os.path.dirname(cache), exist_ok=True)
+        tmp = f"{cache}.{id(data)}.tmp"
+        with open(tmp, "wb") as fh:
+            fh.write(marshal.dumps((key, data)))
+        os.replace(tmp, cache)
     except (OSError, ValueError):
         pass
     return data

@@ -54,7 +54,8 @@ def normalise_recipients(facts: Facts) -> Facts:
             specific = [c for c in codes if not c.endswith(".0.0")]
             if r.status is None:
                 r.status = (specific or codes)[0]
-            elif specific and specific[0] != r.status and (r.status.endswith(".0.0") or specific[0][0] == r.status[0]):
+            elif (specific and specific[0] != r.status and r.status not in specific
+                  and (r.status.endswith(".0.0") or specific[0][0] == r.status[0])):
                 # the remote server's own code is more precise than the reporter's summary
                 same_class = [c for c in specific if c[0] == r.status[0]]
                 if same_class:

@@ -64,6 +64,12 @@ def recipient_from_block(block: dict[str, str]) -> RecipientFacts:
         or clean_address(block.get("x-actual-recipient"))
     raw_diag = block.get("diagnostic-code") or ""
     diag = one_line(strip_dsn_type(raw_diag))
+    extra = one_line(block.get("x400-supplementary-info"))
+    if extra:
+        # an X.400 gateway's Diagnostic-Code is a reason number ("Reason 1 (Unable-To-Transfer);
+        # Diagnostic -1 (Unknown)"); the SMTP server's own words come in its supplementary info
+        extra = extra.strip('"')
+        diag = f"{extra} ({diag})" if diag else extra
     dtype = raw_diag.split(";", 1)[0].strip().lower() if ";" in raw_diag[:20] else ""
     status_field = block.get("status", "")
     status = first_status(status_field)

@@ -14,6 +14,12 @@ _RECIPIENT_ONLY = {"action", "status", "diagnostic-code", "remote-mta", "last-at
                    "will-retry-until", "final-log-id"}
 DSN_FIELDS = frozenset(_RECIPIENT_FIELDS | _PER_MESSAGE | _RECIPIENT_ONLY)
 
+# A reporter's own words wrapped round the remote reply it got, quoted (Amazon SES, BlackBerry):
+#   5.1.0 - Unknown address error 550-'5.7.1 <sender@...>... Access denied' (delivery attempts: 0)
+# The code before the dash is the reporter's category, often a guess ("Unknown address error"
+# for a refused sender); the quoted reply is the receiving server's, and it is the diagnostic.
+_WRAPPED = lazy_re(r"^\s*([45]\.\d{1,3}\.\d{1,3}) - [^'\n]{0,80}?\b([45]\d\d)[- ]'(\s*([45]\.\d{1,3}\.\d{1,3})?[^'\n]*)'")
+
 
 def parse_fields(text: str) -> tuple[dict[str, str], list[dict[str, str]]]:
     """Split delivery-status text into per-message fields and per-recipient field sets.
@@ -75,6 +81,14 @@ def recipient_from_block(block: dict[str, str]) -> RecipientFacts:
     status = first_status(status_field)
     action = (block.get("action") or "").strip().lower().split(" ")[0] or None
     evidence = [f"{k.title()}: {v}" for k, v in block.items()]
+    wrapped = _WRAPPED.match(diag or "")
+    if wrapped:
+        category, reply, quoted, inner_status = wrapped.groups()
+        diag = f"{reply} {quoted.strip()}"
+        if inner_status:
+            status = inner_status
+        elif status is None or status.endswith(".0.0"):
+            status = category  # the remote gave none: the reporter's category beats X.0.0
     return RecipientFacts(
         recipient=rcpt,
         action=action,

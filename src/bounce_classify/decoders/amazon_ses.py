@@ -10,11 +10,6 @@ from ..message import Message
 from ..model import Facts, RecipientFacts
 from ._common import body_text, clean_address, new_facts, one_line
 
-# SES's own words wrapped round the remote reply it got, quoted:
-#   5.1.0 - Unknown address error 550-'5.7.1 <sender@...>... Access denied' (delivery attempts: 0)
-# The code before the dash is SES's category, often a guess ("Unknown address error" for a
-# refused sender); the quoted reply is the receiving server's, and it is the diagnostic.
-_WRAPPED = lazy_re(r"^\s*([45]\.\d{1,3}\.\d{1,3}) - [^'\n]{0,80}?\b([45]\d\d)[- ]'(\s*([45]\.\d{1,3}\.\d{1,3})?[^'\n]*)'")
 _LEGACY = lazy_re(r"The following message to <([^>]+)> was undeliverable\.\s*"
                      r"The reason for the problem:\s*(.+?)(?:\n\s*\n|$)", re.I | re.S)
 
@@ -36,8 +31,6 @@ class AmazonSES:
 
         facts = decode_dsn(msg, self.name)
         if facts is not None:
-            for r in facts.recipients:
-                _unwrap(r)
             return facts
         text = body_text(msg)
         if text.lstrip().startswith("{"):
@@ -47,21 +40,6 @@ class AmazonSES:
             r = RecipientFacts(recipient=clean_address(legacy.group(1)), diagnostic=one_line(legacy.group(2)))
             return new_facts(self.name, msg, [r], context=text[:3000])
         return None
-
-
-def _unwrap(r: RecipientFacts) -> None:
-    """The receiving server's reply code and status, when SES quotes its reply."""
-    m = _WRAPPED.match(r.diagnostic or "")
-    if m is None:
-        return
-    ses_code, reply, quoted, status = m.groups()
-    r.evidence.append(r.diagnostic or "")
-    r.reply_code = reply
-    r.diagnostic = f"{reply} {quoted.strip()}"
-    if status:
-        r.status = status
-    elif r.status is None or r.status.endswith(".0.0"):
-        r.status = ses_code  # the remote gave none: SES's category beats the DSN's X.0.0
 
 
 def _notification_by_email(text: str) -> Facts | None:

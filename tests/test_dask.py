@@ -91,5 +91,6 @@ def test_s3_keys_in_a_bag(client, tmp_path: Path, aws_env: str) -> None:
         s3.put_object(Bucket="bounces", Key=f"raw/{i:02d}.eml", Body=p.read_bytes())
     written = classify_to_jsonl(["s3://bounces/raw/"], str(tmp_path / "out"))
     lines = _lines(written)
-    assert [r["source"] for r in lines] == [f"s3://bounces/raw/{i:02d}.eml" for i in range(5)]
-    assert [r["reason"] for r in lines] == [classify(p.read_bytes())[0].reason for p in emls]
+    # one line per result, in key order (a fixture may hold several recipients)
+    local = [(f"s3://bounces/raw/{i:02d}.eml", r.reason) for i, p in enumerate(emls) for r in classify(p.read_bytes())]
+    assert [(r["source"], r["reason"]) for r in lines] == local

@@ -112,6 +112,16 @@ def first_reply_code(text: str | None) -> str | None:
     return first
 
 
+# how a transcript's command words are reported: "RCPT TO" is RCPT
+COMMAND_WORDS = {"RCPT TO": "RCPT", "MAIL FROM": "MAIL", "CONNECT": "CONN"}
+
+
+def command_name(word: str) -> str:
+    """The SMTP command a transcript's word names ("rcpt to" → RCPT, "ehlo" → EHLO)."""
+    word = word.upper().replace("_", " ")
+    return COMMAND_WORDS.get(word, word.split()[0])
+
+
 def detect_command(text: str | None) -> str | None:
     if not text:
         return None
@@ -122,8 +132,7 @@ def detect_command(text: str | None) -> str | None:
     fixed = _COMMANDS[i][1]
     if fixed:
         return fixed
-    word = m.group(1).upper().replace("_", " ")
-    return {"RCPT TO": "RCPT", "MAIL FROM": "MAIL", "CONNECT": "CONN"}.get(word, word.split()[0])
+    return command_name(m.group(1))
 
 
 # The common shape of an RFC 5322 date ("Thu, 9 Nov 2017 02:02:04 +0900 (JST)"), read without

@@ -21,14 +21,13 @@ import re
 from ..lazyre import lazy_re
 from ..message import Message
 from ..model import Facts, RecipientFacts
-from ._common import clean_address, cut_at_original, new_facts, one_line
+from ._common import clean_address, command_name, cut_at_original, new_facts, one_line
 
 _SIGNATURE = "InterScan Messaging Security"
 _SENT = lazy_re(r"^\s*Sent <<<\s*(RCPT TO|MAIL FROM|DATA|EHLO|HELO|STARTTLS|AUTH|[A-Z]{4})\b\s*:?\s*<?([^>\s]*)",
                 re.I)
 _RECEIVED = lazy_re(r"^\s*Received >>>\s*(.+)$", re.I)
 _UNABLE = lazy_re(r"(?:Reason:\s*)?(Unable to deliver (?:the )?message to <([^>\s]+)>[^\n]*)", re.I)
-_COMMANDS = {"RCPT TO": "RCPT", "MAIL FROM": "MAIL"}
 
 
 class InterScan:
@@ -45,12 +44,12 @@ class InterScan:
         found: dict[str, RecipientFacts] = {}
         command: str | None = None
         rcpt: str | None = None
-        pending: list[str] = []  # a reply to MAIL or DATA: it concerns every recipient named after it
+        # a reply to MAIL or DATA, with its command: it concerns every recipient named after it
+        pending: tuple[str, str | None] | None = None
         for line in text.split("\n"):
             sent = _SENT.match(line)
             if sent:
-                word = sent.group(1).upper()
-                command = _COMMANDS.get(word, word)
+                command = command_name(sent.group(1))
                 rcpt = clean_address(sent.group(2)) if command == "RCPT" else None
                 continue
             received = _RECEIVED.match(line)
@@ -62,7 +61,7 @@ class InterScan:
                     found[rcpt] = RecipientFacts(recipient=rcpt, diagnostic=reply, smtp_command=command,
                                                  evidence=[line.strip()])
                 else:
-                    pending = [reply, command or ""]
+                    pending = (reply, command)
                 continue
             unable = _UNABLE.search(line)
             if unable:
@@ -72,9 +71,9 @@ class InterScan:
                 sentence = one_line(unable.group(1)) or ""
                 if addr in found:
                     found[addr].evidence.append(sentence)
-                elif pending:
+                elif pending is not None:
                     found[addr] = RecipientFacts(recipient=addr, diagnostic=pending[0],
-                                                 smtp_command=pending[1] or None, evidence=[sentence])
+                                                 smtp_command=pending[1], evidence=[sentence])
                 else:
                     found[addr] = RecipientFacts(recipient=addr, diagnostic=sentence, evidence=[sentence])
         if not found:

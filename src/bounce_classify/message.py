@@ -21,7 +21,6 @@ MAX_DEPTH = 12
 MAX_PARTS = 200
 MAX_HEADER_LINES = 2000
 
-_HEADER_NAME = lazy_re(rb"^([!-9;-~]+)[ \t]*:")
 _ENCODED_WORD = lazy_re(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
 _ENCODED_GAP = lazy_re(r"(\?=)\s+(=\?)")
 _PARAM = lazy_re(r';\s*([^\s=;]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;\s]*)', re.S)
@@ -157,31 +156,36 @@ class Headers:
 
 
 def parse_headers(block: bytes) -> Headers:
-    """Parse a header block (LF line ends).  Lines that are not headers are skipped."""
-    fields: list[tuple[str, str]] = []
-    name: str | None = None
-    value_parts: list[bytes] = []
-    for count, line in enumerate(block.split(b"\n")):
-        if count >= MAX_HEADER_LINES:
-            break
-        if line[:1] in (b" ", b"\t"):
-            if name is not None:
-                value_parts.append(line)
-            continue
-        m = _HEADER_NAME.match(line)
-        if name is not None:
-            fields.append((name, _join_value(value_parts)))
-            name = None
-        if m:
-            name = m.group(1).decode("ascii", "replace")
-            value_parts = [line[m.end():]]
-    if name is not None:
-        fields.append((name, _join_value(value_parts)))
-    return Headers(fields)
+    """Parse a header block (LF line ends).  Lines that are not headers are skipped.
+
+    Folded lines are joined with one space.  A block that is plain ASCII (the usual case) is
+    decoded once and split by one pattern; otherwise each value is decoded on its own, so one
+    field in a stray charset does not change how the others read.
+    """
+    if block.count(b"\n") >= MAX_HEADER_LINES:
+        cut = -1
+        for _ in range(MAX_HEADER_LINES):
+            cut = block.find(b"\n", cut + 1)
+        block = block[:cut]
+    if block.isascii() and b"\x1b" not in block and b"$B" not in block and b"$@" not in block:
+        return Headers([(name, _join_text(value))
+                        for name, value in _FIELD_TEXT.findall(block.decode("ascii"))])
+    return Headers([(name.decode("ascii", "replace"), _join_value(value))
+                    for name, value in _FIELD_BYTES.findall(block)])
 
 
-def _join_value(parts: list[bytes]) -> str:
-    joined = b" ".join(p.strip() for p in parts) if len(parts) > 1 else parts[0].strip()
+_FIELD_TEXT = lazy_re(r"^([!-9;-~]+)[ \t]*:(.*(?:\n[ \t].*)*)", re.M)
+_FIELD_BYTES = lazy_re(rb"^([!-9;-~]+)[ \t]*:(.*(?:\n[ \t].*)*)", re.M)
+
+
+def _join_text(value: str) -> str:
+    if "\n" not in value:
+        return value.strip()
+    return " ".join(p.strip() for p in value.split("\n"))
+
+
+def _join_value(value: bytes) -> str:
+    joined = b" ".join(p.strip() for p in value.split(b"\n")) if b"\n" in value else value.strip()
     return decode_bytes(joined)
 
 
@@ -320,7 +324,7 @@ class Message(Part):
         if data.startswith(b"From ") and b"\n" in data[:1000]:
             # an mbox "From " separator line left on a single message
             first, _, rest = data.partition(b"\n")
-            if not _HEADER_NAME.match(first):
+            if not _FIELD_BYTES.match(first):
                 data = rest
         self.raw = data
         super().__init__(data)

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from bounce_classify import classify
+from bounce_classify.read import OLE_MAGIC
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "set-of-emails"
@@ -101,7 +103,23 @@ def test_mutated_messages_always_give_records(seed: bytes, mutations) -> None:
 @settings(max_examples=max(200, EXAMPLES // 10), deadline=None, derandomize=True)
 @given(st.binary(max_size=4096))
 def test_arbitrary_bytes_always_give_records(data: bytes) -> None:
+    # bytes with the Outlook .msg signature are a document classify() converts, and a damaged
+    # one is a documented OutlookError (the next test), not a record
+    assume(not data.startswith(OLE_MAGIC))
     assert classify(data)
+
+
+@pytest.mark.parametrize("data", [OLE_MAGIC, OLE_MAGIC + b"\0" * 600, OLE_MAGIC + bytes(range(256)) * 4],
+                         ids=["signature only", "signature and zeros", "signature and noise"])
+def test_a_damaged_msg_given_to_classify_is_a_clear_error(data: bytes) -> None:
+    from bounce_classify.read.outlook import OutlookError
+
+    if shutil.which("msgconvert") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("msgconvert is not installed, and CI must run this test")
+        pytest.skip("msgconvert (libemail-outlook-message-perl) is not installed")
+    with pytest.raises(OutlookError, match=r"\.msg file"):
+        classify(data)
 
 
 # Inputs the long fuzz run found; each once raised.  (name, original From header)

@@ -163,6 +163,49 @@ def test_one_message_run_does_not_build_the_phrase_set() -> None:
     assert rs._matcher is not None
 
 
+_STATIC_RULES = """
+[[rule]]
+id = "exim-5.1"
+reason = "userunknown"
+when = { decoder = ["exim"], status = ["5.1.*"] }
+[[rule]]
+id = "not-rcpt-550"
+reason = "rejected"
+when = { reply_code = ["550"], not_smtp_command = ["RCPT"] }
+[[rule]]
+id = "no-status-delay"
+reason = "expired"
+when = { kind = ["delay"], has_status = false }
+[[rule]]
+id = "failed-not-5.7"
+reason = "onhold"
+when = { action = ["failed"], not_status = ["5.7.*"] }
+[[rule]]
+id = "anything"
+reason = "undefined"
+when = {}
+"""
+
+
+def test_static_conditions_pick_the_same_rule_as_testing_each_rule() -> None:
+    """RuleSet remembers, per field value, which rules' static conditions pass; over every mix of
+    values one RuleSet must choose what testing each rule in order chooses."""
+    import itertools
+
+    rs = RuleSet(load_rules_text(_STATIC_RULES, "static.toml"))
+    chosen = set()
+    for kind, status, code, decoder, command, action in itertools.product(
+            ("bounce", "delay"), (None, "5.1.1", "5.7.1", "4.2.2"), (None, "550"), ("exim", "postfix"),
+            (None, "RCPT", "DATA"), (None, "failed")):
+        ev = Evidence(kind=kind, status=status, reply_code=code, diagnostic="", text="", hosts=(),
+                      decoder=decoder, smtp_command=command, action=action, labels={})
+        plain = next(r.id for r in rs.rules if r.matches(ev))
+        got = rs.first_match(ev)
+        assert got is not None and got.id == plain, (kind, status, code, decoder, command, action)
+        chosen.add(plain)
+    assert chosen == {r.id for r in rs.rules}  # the table reaches every rule
+
+
 @pytest.mark.parametrize(("rule_when", "diagnostic", "expected"), [
     ('{ diagnostic = ["over quota", "mailbox full"] }', "552 mailbox full", True),
     ('{ diagnostic = ["over quota", "mailbox full"] }', "552 mailbox", False),

@@ -111,8 +111,8 @@ class Evidence(Record):
 class Rule(Record):
     """One rule of a rules file, its conditions compiled to ``tests``.
 
-    ``static`` holds the tests that look only at STATIC_KEYS, whose outcome RuleSet caches, and
-    ``dynamic`` the others.
+    ``static`` holds the tests that look only at STATIC_KEYS, each with the one evidence field
+    it reads (RuleSet caches their outcome per field value), and ``dynamic`` the others.
     """
 
     __slots__ = ("id", "when", "reason", "hop", "fix_owner", "permanent", "remediation", "origin",
@@ -122,7 +122,7 @@ class Rule(Record):
                  fix_owner: str | None, permanent: bool | None, remediation: str | None,
                  origin: str, tests: list[Callable[[Evidence], bool]] | None = None,
                  phrases: frozenset[str] = frozenset(),
-                 static: tuple[Callable[[Evidence], bool], ...] = (),
+                 static: tuple[tuple[str, Callable[[Evidence], bool]], ...] = (),
                  dynamic: tuple[Callable[[Evidence], bool], ...] = ()) -> None:
         self.id = id
         self.when = when
@@ -147,8 +147,11 @@ class Rule(Record):
 # Conditions that read only kind, status, reply_code, decoder, smtp_command and action.  Those
 # fields take few distinct values across a run, so which rules pass these conditions is worked
 # out once per combination (RuleSet.first_match) and remembered.
-STATIC_KEYS = frozenset({"kind", "status", "not_status", "reply_code", "decoder", "smtp_command",
-                         "not_smtp_command", "action", "has_status"})
+STATIC_FIELD = {"kind": "kind", "status": "status", "not_status": "status", "has_status": "status",
+                "reply_code": "reply_code", "decoder": "decoder", "smtp_command": "smtp_command",
+                "not_smtp_command": "smtp_command", "action": "action"}
+STATIC_KEYS = frozenset(STATIC_FIELD)
+_STATIC_FIELDS = ("kind", "status", "reply_code", "decoder", "smtp_command", "action")
 
 
 def _pattern_test(attr: str, patterns: list[str]) -> Callable[[Evidence], bool]:
@@ -287,9 +290,11 @@ def _host_match(host: str, suffixes: tuple[str, ...]) -> bool:
 
 
 def _check_remediation(rule_id: str, text: str, origin: str) -> None:
-    import string
+    # string.Formatter().parse is this function; importing string would also compile
+    # string.Template's pattern, a cost every start-up would pay for nothing
+    from _string import formatter_parser
 
-    for _, name, _, _ in string.Formatter().parse(text):
+    for _, name, _, _ in formatter_parser(text):
         if name is not None and name not in PLACEHOLDERS:
             raise RuleError(f"{origin}: rule {rule_id!r}: remediation uses unknown placeholder "
                             f"{{{name}}} (known: {', '.join(sorted(PLACEHOLDERS))})")
@@ -328,12 +333,12 @@ def build_rule(raw: Any, origin: str, position: int, phrases: dict[str, list[str
         _check_remediation(rule_id, remediation, origin)
     used: set[str] = set()
     tests = _compile(rule_id, when, origin, phrases, used)
-    is_static = [key in STATIC_KEYS for key in when]
+    fields = [STATIC_FIELD.get(key) for key in when]
     return Rule(
         id=rule_id.strip(), when=when, reason=reason, hop=hop, fix_owner=owner, permanent=permanent,
         remediation=remediation, origin=origin, tests=tests, phrases=frozenset(used),
-        static=tuple(t for t, s in zip(tests, is_static, strict=True) if s),
-        dynamic=tuple(t for t, s in zip(tests, is_static, strict=True) if not s),
+        static=tuple((f, t) for t, f in zip(tests, fields, strict=True) if f is not None),
+        dynamic=tuple(t for t, f in zip(tests, fields, strict=True) if f is None),
     )
 
 
@@ -429,7 +434,12 @@ def parsed_rule_files(directory: str | Path = _RULES_DIR) -> list[tuple[str, dic
 
 
 class RuleSet:
-    """An ordered list of rules; the first that matches decides."""
+    """An ordered list of rules; the first that matches decides.
+
+    The static conditions (STATIC_KEYS) read six fields that take few values across a run.
+    For each field value, the rules whose conditions on that field pass are worked out once
+    and kept as a bit mask; the rules left for a message are the AND of its six masks.
+    """
 
     def __init__(self, rules: Iterable[Rule]) -> None:
         # a user's rule may reuse a built-in id; being earlier in the list, it wins
@@ -437,6 +447,20 @@ class RuleSet:
         self._matcher: PhraseMatcher | None = None
         self._judged = 0
         self._candidates: dict[tuple[str | None, ...], list[Rule]] = {}
+        self._masks: dict[tuple[str, str | None], int] = {}
+        # per field: the mask of rules with no condition on it, and the others with their tests
+        self._free = dict.fromkeys(_STATIC_FIELDS, 0)
+        self._constrained: dict[str, list[tuple[int, list[Callable[[Evidence], bool]]]]] = {
+            f: [] for f in _STATIC_FIELDS}
+        for i, rule in enumerate(self.rules):
+            by_field: dict[str, list[Callable[[Evidence], bool]]] = {}
+            for field, test in rule.static:
+                by_field.setdefault(field, []).append(test)
+            for field in _STATIC_FIELDS:
+                if field in by_field:
+                    self._constrained[field].append((1 << i, by_field[field]))
+                else:
+                    self._free[field] |= 1 << i
 
     @property
     def matcher(self) -> PhraseMatcher:
@@ -444,6 +468,28 @@ class RuleSet:
         if self._matcher is None:
             self._matcher = PhraseMatcher(p for r in self.rules for p in r.phrases)
         return self._matcher
+
+    def _static_candidates(self, ev: Evidence) -> list[Rule]:
+        if len(self._masks) >= 4096:  # a long run over varied input: start again
+            self._masks.clear()
+        mask = -1
+        for field in _STATIC_FIELDS:
+            key = (field, getattr(ev, field))
+            m = self._masks.get(key)
+            if m is None:
+                m = self._free[field]
+                for bit, tests in self._constrained[field]:
+                    if all(t(ev) for t in tests):
+                        m |= bit
+                self._masks[key] = m
+            mask &= m
+        out = []
+        rules = self.rules
+        while mask:
+            low = mask & -mask
+            out.append(rules[low.bit_length() - 1])
+            mask ^= low
+        return out
 
     def first_match(self, ev: Evidence) -> Rule | None:
         # Building the phrase set costs a few milliseconds, about what testing the phrases one
@@ -455,9 +501,9 @@ class RuleSet:
         key = (ev.kind, ev.status, ev.reply_code, ev.decoder, ev.smtp_command, ev.action)
         candidates = self._candidates.get(key)
         if candidates is None:
-            if len(self._candidates) >= 4096:  # a long run over varied input: start again
+            if len(self._candidates) >= 4096:
                 self._candidates.clear()
-            candidates = [r for r in self.rules if all(t(ev) for t in r.static)]
+            candidates = self._static_candidates(ev)
             self._candidates[key] = candidates
         for rule in candidates:
             for test in rule.dynamic:

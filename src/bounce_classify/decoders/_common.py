@@ -104,8 +104,13 @@ def first_reply_code(text: str | None) -> str | None:
         return None
     # A greeting or an acknowledgement may come first ("220-laposte 421 4.2.1 Service
     # refused"): the failure is the first 4xx or 5xx reply, when there is one.
+    # A number between two colons is a group of an IPv6 address ("2606:2800:220:6d::1") or
+    # part of a time, not a reply.
     first = None
-    for m in REPLY.finditer(text[:600]):
+    text = text[:600]
+    for m in REPLY.finditer(text):
+        if text[m.start(1) - 1:m.start(1)] == ":" and text[m.end(1):m.end(1) + 1] == ":":
+            continue
         if m.group(1)[0] in "45":
             return m.group(1)
         first = first or m.group(1)

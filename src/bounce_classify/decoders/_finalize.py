@@ -60,6 +60,11 @@ def normalise_recipients(facts: Facts) -> Facts:
                 same_class = [c for c in specific if c[0] == r.status[0]]
                 if same_class:
                     r.status = same_class[0]
+            elif (specific and r.status[0] == "4" and specific[0][0] == "5" and r.action == "failed"
+                  and (first_reply_code(diag) or "5")[0] == "5"):
+                # "Action: failed" with a temporary Status over the remote's permanent
+                # "550 5.5.0 ...": the Status field contradicts both, and the reply is the fact
+                r.status = specific[0]
         if r.reply_code is None:
             r.reply_code = first_reply_code(diag)
         relayed = _RELAYED_REPLY.match(diag)

@@ -20,6 +20,11 @@ DSN_FIELDS = frozenset(_RECIPIENT_FIELDS | _PER_MESSAGE | _RECIPIENT_ONLY)
 # for a refused sender); the quoted reply is the receiving server's, and it is the diagnostic.
 _WRAPPED = lazy_re(r"^\s*([45]\.\d{1,3}\.\d{1,3}) - [^'\n]{0,80}?\b([45]\d\d)[- ]'(\s*([45]\.\d{1,3}\.\d{1,3})?[^'\n]*)'")
 
+# Amazon SES (and WorkMail, which sends through it) giving up on a message ends its own line
+# with the last reply the remote server gave: "554 4.4.7 Message expired: unable to deliver in
+# 840 minutes.<421 4.4.2 Connection timed out>".  That reply is the remote's.
+_LAST_REPLY = lazy_re(r"^[45]\d\d [45]\.\d{1,3}\.\d{1,3} [^<>]{1,200}?<([45]\d\d)[ -]([45]\.\d{1,3}\.\d{1,3})\b[^<>]*>\s*$")
+
 
 def parse_fields(text: str) -> tuple[dict[str, str], list[dict[str, str]]]:
     """Split delivery-status text into per-message fields and per-recipient field sets.
@@ -89,11 +94,15 @@ def recipient_from_block(block: dict[str, str]) -> RecipientFacts:
             status = inner_status
         elif status is None or status.endswith(".0.0"):
             status = category  # the remote gave none: the reporter's category beats X.0.0
+    reply_code = first_reply_code(diag)
+    last = _LAST_REPLY.match(diag or "")
+    if last:
+        reply_code, status = last.groups()
     return RecipientFacts(
         recipient=rcpt,
         action=action,
         status=status,
-        reply_code=first_reply_code(diag),
+        reply_code=reply_code,
         diagnostic=diag,
         remote_mta=one_line(strip_dsn_type(block.get("remote-mta"))),
         smtp_command=detect_command(diag),

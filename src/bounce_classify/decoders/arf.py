@@ -29,8 +29,8 @@ class ARF:
             # and carries X-HmXmrOriginalRecipient; there is no feedback-report part
             original = original_part(msg)
             return original is not None and "x-hmxmroriginalrecipient" in original
-        return ("feedback-type:" in msg.plain_text[:4000].lower()
-                and "user-agent:" in msg.plain_text[:4000].lower())
+        head = msg.plain_text[:4000].lower()
+        return "feedback-type:" in head and "user-agent:" in head
 
     def decode(self, msg: Message) -> Facts | None:
         part = msg.find("message/feedback-report")

@@ -10,6 +10,8 @@ from ..model import Facts, RecipientFacts
 from ._common import ADDRESS, body_text, clean_address, new_facts, one_line, original_from_text
 
 _START = lazy_re(r"did not reach the following recipient\(s\):|The following recipient\(s\) could not be reached:", re.I)
+_HEADINGS = ("did not reach some or all of the intended recipients", "did not reach the following recipient(s):",
+             "the following recipient(s) could not be reached:")
 _REASON = lazy_re(r"^\s*(?:(.+?)\s*)?<[^>]*#\s*([245]\.\d{1,3}\.\d{1,3})\s*>?", re.M)
 
 
@@ -22,10 +24,10 @@ class Exchange2003:
             return True
         if "produced by microsoft exchange" in (h.get("x-mimeole") or "").lower():
             return True
-        head = msg.plain_text[:3000]
+        head = msg.plain_text[:3000].lower()
         # Exchange 5.5's Internet Mail Service and 2000/2003 without their own headers still
         # write the heading (and MSEXCH:IMS codes) of this family
-        return "did not reach some or all of the intended recipients" in head or bool(_START.search(head))
+        return any(h in head for h in _HEADINGS)
 
     def decode(self, msg: Message) -> Facts | None:
         from .rfc3464 import decode_dsn

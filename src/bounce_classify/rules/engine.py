@@ -50,6 +50,11 @@ class RuleError(ValueError):
     """A rules file is not valid; the message names the rule, field and problem."""
 
 
+# A rule's regex joins the phrase set under this prefix and its pattern: "found" then holds it
+# when the regex matches (case-insensitively, as the rule's own compiled regex does).
+REGEX_KEY = "\0regex:"
+
+
 class PhraseMatcher:
     """Every phrase of a rule set, searched in one pass (an RE2 set) instead of one by one.
 
@@ -60,7 +65,8 @@ class PhraseMatcher:
 
     def __init__(self, phrases: Iterable[str]) -> None:
         self.phrases = sorted(set(phrases))
-        self._set = PatternSet(re2.escape(p) for p in self.phrases)
+        self._set = PatternSet("(?i)" + p[len(REGEX_KEY):] if p.startswith(REGEX_KEY) else re2.escape(p)
+                               for p in self.phrases)
 
     def found(self, text: str) -> frozenset[str] | None:
         """The phrases in ``text``; None if RE2 cannot take the text (a lone surrogate)."""
@@ -113,17 +119,20 @@ class Rule(Record):
 
     ``static`` holds the tests that look only at STATIC_KEYS, each with the one evidence field
     it reads (RuleSet caches their outcome per field value), and ``dynamic`` the others.
+    ``required`` is the phrases of a ``diagnostic`` (or ``diagnostic_all``) condition, one of
+    which the diagnostic must contain for the rule to match.
     """
 
     __slots__ = ("id", "when", "reason", "hop", "fix_owner", "permanent", "remediation", "origin",
-                 "tests", "phrases", "static", "dynamic")
+                 "tests", "phrases", "static", "dynamic", "required")
 
     def __init__(self, id: str, when: dict[str, Any], reason: str, hop: str | None,
                  fix_owner: str | None, permanent: bool | None, remediation: str | None,
                  origin: str, tests: list[Callable[[Evidence], bool]] | None = None,
                  phrases: frozenset[str] = frozenset(),
                  static: tuple[tuple[str, Callable[[Evidence], bool]], ...] = (),
-                 dynamic: tuple[Callable[[Evidence], bool], ...] = ()) -> None:
+                 dynamic: tuple[Callable[[Evidence], bool], ...] = (),
+                 required: frozenset[str] | None = None) -> None:
         self.id = id
         self.when = when
         self.reason = reason
@@ -136,6 +145,7 @@ class Rule(Record):
         self.phrases = phrases
         self.static = static
         self.dynamic = dynamic
+        self.required = required
 
     def matches(self, ev: Evidence) -> bool:
         for test in self.tests:
@@ -186,7 +196,8 @@ def _expand(rule_id: str, key: str, value: Any, phrases: dict[str, list[str]], o
 
 
 def _compile(rule_id: str, when: dict[str, Any], origin: str, phrases: dict[str, list[str]] | None = None,
-             used: set[str] | None = None) -> list[Callable[[Evidence], bool]]:
+             used: set[str] | None = None,
+             required: list[frozenset[str]] | None = None) -> list[Callable[[Evidence], bool]]:
     """The tests of a rule's conditions: one per key of ``when``, in its order."""
     tests: list[Callable[[Evidence], bool]] = []
     used = set() if used is None else used
@@ -202,7 +213,11 @@ def _compile(rule_id: str, when: dict[str, Any], origin: str, phrases: dict[str,
                 rx = ci_regex(value)
             except Exception as exc:  # re2 raises its own error type
                 raise RuleError(f"{origin}: rule {rule_id!r}: regex {value!r} is not valid RE2: {exc}") from exc
-            tests.append(_regex_test(rx))
+            key = REGEX_KEY + value
+            used.add(key)
+            if required is not None:
+                required.append(frozenset((key,)))
+            tests.append(_regex_test(rx, key))
             continue
         if key == "has_status":
             if not isinstance(value, bool):
@@ -228,6 +243,8 @@ def _compile(rule_id: str, when: dict[str, Any], origin: str, phrases: dict[str,
         elif key in ("diagnostic", "text", "diagnostic_all", "not_diagnostic"):
             lowered = tuple(v.lower() for v in value)
             used.update(lowered)
+            if required is not None and key in ("diagnostic", "diagnostic_all"):
+                required.append(frozenset(lowered))
             tests.append(_phrase_test(key, lowered))
         elif key == "host":
             tests.append(_host_test(tuple(v.lower().lstrip(".") for v in value)))
@@ -242,8 +259,11 @@ def _negated(test: Callable[[Evidence], bool]) -> Callable[[Evidence], bool]:
     return lambda ev: not test(ev)
 
 
-def _regex_test(rx: Any) -> Callable[[Evidence], bool]:
-    return lambda ev: rx.search(ev.diagnostic) is not None
+def _regex_test(rx: Any, key: str) -> Callable[[Evidence], bool]:
+    def test(ev: Evidence) -> bool:
+        found = ev.in_diagnostic()
+        return rx.search(ev.diagnostic) is not None if found is None else key in found
+    return test
 
 
 def _has_status_test(want: bool) -> Callable[[Evidence], bool]:
@@ -332,13 +352,15 @@ def build_rule(raw: Any, origin: str, position: int, phrases: dict[str, list[str
             raise RuleError(f"{origin}: rule {rule_id!r}: field 'remediation' must be a string")
         _check_remediation(rule_id, remediation, origin)
     used: set[str] = set()
-    tests = _compile(rule_id, when, origin, phrases, used)
+    required: list[frozenset[str]] = []
+    tests = _compile(rule_id, when, origin, phrases, used, required)
     fields = [STATIC_FIELD.get(key) for key in when]
     return Rule(
         id=rule_id.strip(), when=when, reason=reason, hop=hop, fix_owner=owner, permanent=permanent,
         remediation=remediation, origin=origin, tests=tests, phrases=frozenset(used),
         static=tuple((f, t) for t, f in zip(tests, fields, strict=True) if f is not None),
         dynamic=tuple(t for t, f in zip(tests, fields, strict=True) if f is None),
+        required=min(required, key=len) if required else None,
     )
 
 
@@ -438,7 +460,9 @@ class RuleSet:
 
     The static conditions (STATIC_KEYS) read six fields that take few values across a run.
     For each field value, the rules whose conditions on that field pass are worked out once
-    and kept as a bit mask; the rules left for a message are the AND of its six masks.
+    and kept as a bit mask; the rules left for a message are the AND of its six masks.  Once
+    the phrase set is built, a rule that needs a phrase the diagnostic lacks is dropped the
+    same way, by the mask of the rules that each phrase found can satisfy.
     """
 
     def __init__(self, rules: Iterable[Rule]) -> None:
@@ -446,21 +470,41 @@ class RuleSet:
         self.rules = list(rules)
         self._matcher: PhraseMatcher | None = None
         self._judged = 0
-        self._candidates: dict[tuple[str | None, ...], list[Rule]] = {}
+        self._candidates: dict[tuple[str | None, ...], int] = {}
         self._masks: dict[tuple[str, str | None], int] = {}
         # per field: the mask of rules with no condition on it, and the others with their tests
         self._free = dict.fromkeys(_STATIC_FIELDS, 0)
         self._constrained: dict[str, list[tuple[int, list[Callable[[Evidence], bool]]]]] = {
             f: [] for f in _STATIC_FIELDS}
+        # the rules that need no phrase, and for each phrase the rules it can satisfy; the same
+        # for the labels a rule needs the evidence to carry
+        self._needs_none = 0
+        self._by_phrase: dict[str, int] = {}
+        self._needs_no_label = 0
+        self._by_label: dict[str, int] = {}
         for i, rule in enumerate(self.rules):
+            bit = 1 << i
             by_field: dict[str, list[Callable[[Evidence], bool]]] = {}
             for field, test in rule.static:
                 by_field.setdefault(field, []).append(test)
             for field in _STATIC_FIELDS:
                 if field in by_field:
-                    self._constrained[field].append((1 << i, by_field[field]))
+                    self._constrained[field].append((bit, by_field[field]))
                 else:
-                    self._free[field] |= 1 << i
+                    self._free[field] |= bit
+            if rule.required is None:
+                self._needs_none |= bit
+            else:
+                for phrase in rule.required:
+                    self._by_phrase[phrase] = self._by_phrase.get(phrase, 0) | bit
+            label = rule.when.get("label")
+            if isinstance(label, dict) and label and not any(
+                    "" in {str(x).lower() for x in v} for v in label.values()):
+                # a label condition fails when the label is missing (it reads as "")
+                first = next(iter(label))
+                self._by_label[first] = self._by_label.get(first, 0) | bit
+            else:
+                self._needs_no_label |= bit
 
     @property
     def matcher(self) -> PhraseMatcher:
@@ -469,7 +513,7 @@ class RuleSet:
             self._matcher = PhraseMatcher(p for r in self.rules for p in r.phrases)
         return self._matcher
 
-    def _static_candidates(self, ev: Evidence) -> list[Rule]:
+    def _static_mask(self, ev: Evidence) -> int:
         if len(self._masks) >= 4096:  # a long run over varied input: start again
             self._masks.clear()
         mask = -1
@@ -483,13 +527,7 @@ class RuleSet:
                         m |= bit
                 self._masks[key] = m
             mask &= m
-        out = []
-        rules = self.rules
-        while mask:
-            low = mask & -mask
-            out.append(rules[low.bit_length() - 1])
-            mask ^= low
-        return out
+        return mask
 
     def first_match(self, ev: Evidence) -> Rule | None:
         # Building the phrase set costs a few milliseconds, about what testing the phrases one
@@ -499,18 +537,32 @@ class RuleSet:
         if self._judged > 2 and ev.matcher is not self.matcher:
             ev.matcher, ev._in_diagnostic, ev._in_text = self.matcher, None, None
         key = (ev.kind, ev.status, ev.reply_code, ev.decoder, ev.smtp_command, ev.action)
-        candidates = self._candidates.get(key)
-        if candidates is None:
+        mask = self._candidates.get(key)
+        if mask is None:
             if len(self._candidates) >= 4096:
                 self._candidates.clear()
-            candidates = self._static_candidates(ev)
-            self._candidates[key] = candidates
-        for rule in candidates:
+            mask = self._candidates[key] = self._static_mask(ev)
+        viable = self._needs_no_label
+        for label in ev.labels:
+            viable |= self._by_label.get(label, 0)
+        mask &= viable
+        if ev.matcher is not None:
+            found = ev.in_diagnostic()
+            if found is not None:
+                viable = self._needs_none
+                for phrase in found:
+                    viable |= self._by_phrase.get(phrase, 0)
+                mask &= viable
+        rules = self.rules
+        while mask:
+            low = mask & -mask
+            rule = rules[low.bit_length() - 1]
             for test in rule.dynamic:
                 if not test(ev):
                     break
             else:
                 return rule
+            mask ^= low
         return None
 
 

@@ -340,11 +340,11 @@ def main(argv: Sequence[str]) -> int:
 
 def _options(args) -> HookOptions:
     from .ledger import Policy
-    from .sinks import make_sink
+    from .sinks import sink_target
 
     sinks = args.sink or ["ledger"]
     for spec in sinks:
-        make_sink(spec, args.ledger)  # raises ValueError for an unknown sink
+        sink_target(spec)  # raises ValueError for an unknown sink
     if args.deadline <= 0:
         raise ValueError("the deadline must be positive")
     policy = Policy(soft_bounces=args.soft_bounces, soft_days=args.soft_days)

@@ -149,15 +149,25 @@ class StdoutSink:
         pass
 
 
-def make_sink(spec: str, ledger: str | None = None, policy=None, busy_seconds: float = 10.0) -> Sink:
-    """``ledger``, ``stdout``, or ``jsonl:PATH`` (a bare path ending in .jsonl also works)."""
+def sink_target(spec: str) -> tuple[str, str | None]:
+    """The kind of sink a spec names and its path: ``ledger``, ``stdout`` or ``jsonl:PATH`` (a bare
+    path ending in .jsonl or .ndjson also works).  ValueError for anything else."""
     kind, _, arg = spec.partition(":")
-    if spec == "ledger":
-        return LedgerSink(ledger, policy, busy_seconds)
-    if spec == "stdout":
-        return StdoutSink()
+    if spec in ("ledger", "stdout"):
+        return spec, None
     if kind == "jsonl" and arg:
-        return JsonlSink(arg, busy_seconds)
+        return "jsonl", arg
     if spec.endswith((".jsonl", ".ndjson")):
-        return JsonlSink(spec, busy_seconds)
+        return "jsonl", spec
     raise ValueError(f"unknown sink {spec!r}: use ledger, stdout or jsonl:PATH")
+
+
+def make_sink(spec: str, ledger: str | None = None, policy=None, busy_seconds: float = 10.0) -> Sink:
+    """The sink a spec names (see ``sink_target``); nothing is opened until it is written to."""
+    kind, path = sink_target(spec)
+    if kind == "ledger":
+        return LedgerSink(ledger, policy, busy_seconds)
+    if kind == "stdout":
+        return StdoutSink()
+    assert path is not None
+    return JsonlSink(path, busy_seconds)

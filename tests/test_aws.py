@@ -251,6 +251,43 @@ def test_worker_deletes_nothing_it_could_not_record(aws_env, tmp_path) -> None:
     assert depth(sqs, url) == 1
 
 
+def test_heartbeat_keeps_a_slow_message_hidden_until_it_is_recorded(aws_env, tmp_path) -> None:
+    """A sink slower than the visibility timeout: the worker keeps extending the message's
+    visibility, so another consumer polling meanwhile does not get it, and it is recorded once."""
+    import threading
+    import time
+
+    seen_by_other: list[int] = []
+
+    class Slow:
+        name = "slow"
+
+        def __init__(self) -> None:
+            self.writes = 0
+
+        def write(self, results) -> None:
+            self.writes += 1
+            time.sleep(2.5)  # past the 2 s visibility timeout, once
+            other = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, WaitTimeSeconds=0)
+            seen_by_other.append(len(other.get("Messages") or []))
+            time.sleep(1.5)
+
+        def close(self) -> None:
+            pass
+
+    sqs, url, _ = make_queue(f"q{uuid.uuid4().hex[:8]}")
+    sqs.send_message(QueueUrl=url, MessageBody=json.dumps(ses_bounce("slow@example.org")))
+    sink = Slow()
+    w = Worker(sqs, url, [sink], wait=1, visibility=2)
+    runner = threading.Thread(target=lambda: w.run(max_messages=1))
+    runner.start()
+    runner.join(timeout=30)
+    assert not runner.is_alive()
+    assert seen_by_other == [0], "the message became visible to another consumer mid-write"
+    assert (sink.writes, w.counts.recorded, w.counts.deleted) == (1, 1, 1)
+    assert depth(sqs, url) == 0
+
+
 def test_poison_messages_go_to_the_dead_letter_queue(aws_env, tmp_path) -> None:
     sqs, url, dlq = make_queue(f"q{uuid.uuid4().hex[:8]}", max_receives=2)
     poison = {"notificationType": "Received", "receipt": {"action": {

@@ -180,7 +180,9 @@ def scan_blocks(text: str, exclude: Iterable[str] = (), rcpt_line: re.Pattern[st
                     blocks.append(current)
                     continue
             elif _has_error(line) and not strict:
-                found = [a for a in (clean_address(x.group(0)) for x in ADDRESS.finditer(line)) if a]
+                # "... not accepting mail from list@example.org:" names the sender, not a recipient
+                found = [a for a in (clean_address(x.group(0)) for x in ADDRESS.finditer(line)
+                                     if not _FROM_BEFORE.search(line, 0, x.start())) if a]
                 found = [a for a in found if a not in excluded]
                 if len(found) == 1 and found[0] in aliases:
                     # an error that names the alias the sender wrote belongs to its expansion
@@ -200,6 +202,7 @@ def scan_blocks(text: str, exclude: Iterable[str] = (), rcpt_line: re.Pattern[st
     return blocks
 
 
+_FROM_BEFORE = lazy_re(r"\b(?:mail )?from:?\s*<?$", re.I)
 _CODE = lazy_re(r"(?<![\d.])[45]\d\d(?![\d.])|\b[45]\.\d{1,3}\.\d{1,3}\b")
 
 
@@ -319,6 +322,47 @@ def _nearby_error(paragraphs: list[str], address: str) -> str | None:
     if _has_error("\n".join(own)):
         return one_line("\n".join(own))
     return None
+
+
+_BARE_NAME = lazy_re(r"^[ \t]+([A-Za-z0-9][A-Za-z0-9._+-]{0,63})[ \t]*$")
+_DAEMON_LOCAL = ("mailer-daemon", "postmaster", "maildaemon", "mail-daemon")
+
+
+def bare_listed_names(text: str) -> tuple[str, list[str]] | None:
+    """Local parts listed alone under an error heading about recipients, and that heading.
+
+    A final MTA reporting on its own users may name them without a domain (AOL's "Your mail to
+    the following recipients could not be delivered because ...:" then a screen name on each
+    indented line).
+    """
+    lines = cut_at_original(text).split("\n")
+    for i, line in enumerate(lines):
+        if not line.rstrip().endswith(":"):
+            continue
+        start = i
+        while start > 0 and lines[start - 1].strip() and i - start < 4:
+            start -= 1
+        head = one_line("\n".join(lines[start:i + 1]))
+        if "recipient" not in head.lower() or not _has_error(head):
+            continue
+        names = []
+        for nxt in lines[i + 1:]:
+            m = _BARE_NAME.match(nxt)
+            if m is None:
+                break
+            names.append(m.group(1))
+        if names:
+            return head, names
+    return None
+
+
+def reporter_domain(sender: str | None) -> str | None:
+    """The domain of a bounce's From when it is the mail system itself (MAILER-DAEMON@, postmaster@)."""
+    addr = clean_address(sender)
+    if not addr:
+        return None
+    local, _, domain = addr.partition("@")
+    return domain if local in _DAEMON_LOCAL and "." in domain else None
 
 
 def paragraph_with(text: str, needle: str) -> str | None:

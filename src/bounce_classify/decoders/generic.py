@@ -15,7 +15,7 @@ from ._common import (
 )
 from ._dsn import recipients_from_text
 from ._signals import looks_like_bounce, mark_delays, sender_addresses
-from ._textscan import error_paragraph, scan_recipients
+from ._textscan import bare_listed_names, error_paragraph, reporter_domain, scan_recipients
 
 
 class Generic:
@@ -37,6 +37,8 @@ class Generic:
             failed = [a for a in (clean_address(v) for v in msg.headers.get_all("x-failed-recipients")) if a]
             diag = error_paragraph(text)
             recipients = [RecipientFacts(recipient=a, diagnostic=diag) for a in failed]
+        if not recipients:
+            recipients = _local_users(msg, text)
         original = original_part(msg) or original_from_text(text)
         if not recipients and original is not None:
             # a bounce that names nobody ("Delivery report unavailable", an empty DSN): the
@@ -53,6 +55,19 @@ class Generic:
         if facts.original_headers is None:
             facts.original_headers = original
         return facts
+
+
+def _local_users(msg: Message, text: str) -> list[RecipientFacts]:
+    """Bare local parts listed under an error heading, in a report from the mail system of a
+    domain: they are that domain's users."""
+    domain = reporter_domain(msg.headers.get("from"))
+    listed = bare_listed_names(text) if domain else None
+    if not listed:
+        return []
+    head, names = listed
+    return [RecipientFacts(recipient=f"{n.lower()}@{domain}", diagnostic=head,
+                           evidence=[head, f"{n} (a bare local part; the domain is the reporter's, {domain})"])
+            for n in names]
 
 
 DECODER = Generic()

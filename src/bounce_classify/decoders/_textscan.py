@@ -342,10 +342,10 @@ def bare_listed_names(text: str) -> tuple[str, list[str]] | None:
         start = i
         while start > 0 and lines[start - 1].strip() and i - start < 4:
             start -= 1
-        head = one_line("\n".join(lines[start:i + 1]))
+        head = one_line("\n".join(lines[start:i + 1])) or ""
         if "recipient" not in head.lower() or not _has_error(head):
             continue
-        names = []
+        names: list[str] = []
         for nxt in lines[i + 1:]:
             m = _BARE_NAME.match(nxt)
             if m is None:

@@ -199,6 +199,7 @@ def split_header_body(data: bytes) -> tuple[bytes, bytes]:
     return data[:idx], data[idx + 2:]
 
 
+_NOT_BASE64 = lazy_re(rb"[^A-Za-z0-9+/=]")
 _STRAY_BOUNDARY = lazy_re(rb"\n--([^\s-][^\s]{5,69})[ \t]*\n(?=[A-Za-z-]+:)")
 
 
@@ -276,7 +277,7 @@ class Part:
         body = self.body
         try:
             if cte == "base64":
-                cleaned = re.sub(rb"[^A-Za-z0-9+/=]", b"", body)
+                cleaned = _NOT_BASE64.sub(b"", body)
                 cleaned = cleaned.split(b"=", 1)[0]
                 cleaned += b"=" * (-len(cleaned) % 4)
                 if len(cleaned) % 4 == 1:

@@ -18,6 +18,9 @@ from ..patterns import PatternSet, ci_regex
 ADDRESS = lazy_re(r"[\w.!#$%&'*+=?^`{|}~\u2600-\u27bf\U0001f000-\U0001faff-]{1,128}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,10}")
 STATUS = lazy_re(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d]|\.\d)")
 REPLY = lazy_re(r"(?:^|[\s:;(<\"'#\[])([245][0-5]\d)(?=[\s\-,;:)>\]]|\.(?!\d)|$)")
+_HTML_SCRIPT = lazy_re(r"(?is)<(script|style)\b.*?</\1\s*>")
+_HTML_BREAK = lazy_re(r"(?i)<br\s*/?>|</(p|div|tr|li|h\d)>")
+_ANGLED = lazy_re(r"<([^<>\s]{1,500})>")
 SPACES = lazy_re(r"\s+")
 TAGS = lazy_re(r"<[^<>]{0,2000}>")
 
@@ -232,8 +235,8 @@ def strip_dsn_type(value: str | None) -> str | None:
 
 
 def html_to_text(text: str) -> str:
-    text = re.sub(r"(?is)<(script|style)\b.*?</\1\s*>", " ", text)
-    text = re.sub(r"(?i)<br\s*/?>|</(p|div|tr|li|h\d)>", "\n", text)
+    text = _HTML_SCRIPT.sub(" ", text)
+    text = _HTML_BREAK.sub("\n", text)
     import html
 
     return html.unescape(TAGS.sub(" ", text))
@@ -267,7 +270,7 @@ def _msgid(value: str | None) -> str | None:
     if not value:
         return None
     v = value.strip()
-    m = re.search(r"<([^<>\s]{1,500})>", v)
+    m = _ANGLED.search(v)
     return m.group(1) if m else (v.split()[0] if v else None)
 
 

@@ -202,6 +202,7 @@ def scan_blocks(text: str, exclude: Iterable[str] = (), rcpt_line: re.Pattern[st
     return blocks
 
 
+_PARAGRAPH_BREAK = lazy_re(r"\n[ \t]*\n")
 _FROM_BEFORE = lazy_re(r"\b(?:mail )?from:?\s*<?$", re.I)
 _CODE = lazy_re(r"(?<![\d.])[45]\d\d(?![\d.])|\b[45]\.\d{1,3}\.\d{1,3}\b")
 
@@ -291,7 +292,7 @@ def _scan(text: str, exclude: Iterable[str], strict: bool = False) -> list[Recip
         # alone and the reason is in a nearby paragraph, after it or before it.  When other
         # addresses carry their own errors, a bare address counts only under a list heading:
         # elsewhere it is an address the explanation mentions.
-        paragraphs = [p for p in re.split(r"\n[ \t]*\n", body) if p.strip()]
+        paragraphs = [p for p in _PARAGRAPH_BREAK.split(body) if p.strip()]
         alone = not any(failed)
         for i, b in enumerate(blocks):
             if failed[i] or not (alone or b.listed):

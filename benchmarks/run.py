@@ -128,8 +128,13 @@ def pathological() -> dict[str, bytes]:
             b"--W--\r\n")
     # one line of text the scanner reads word by word: it must cost linear time
     prose = HEAD + b"Content-Type: text/plain\r\n\r\n" + b"the following " * 75000 + b":\r\n\r\n" + TEXT[28:]
+    # an Exchange NDR's text with a 2 MB line of word characters and a few "@" in it (what the
+    # long fuzz run found costing seconds): every per-line address search must stay bounded
+    ndr = (HEAD + b"Content-Type: text/plain\r\n\r\nDelivery has failed to these recipients or groups:\r\n\r\n"
+           + (b"QUJD" * 131072 + b"@") * 4 + b"\r\n" + b"Diagnostic information for administrators:\r\n"
+           + (b"QUJD" * 131072 + b"@") * 4 + b"\r\n")
     return {"25MB, one 20MB line": big, "10,000 nested parts": nested, "10,000 sibling parts": wide,
-            "1MB line of text": prose}
+            "1MB line of text": prose, "NDR with 2MB word lines": ndr}
 
 
 def main() -> int:

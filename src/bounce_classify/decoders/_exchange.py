@@ -10,6 +10,7 @@ from ..model import Facts, RecipientFacts
 from ._common import ADDRESS, body_text, clean_address, new_facts, one_line, original_from_text
 from ._textscan import attach_diagnostics
 
+MAX_LINE = 1000
 _GENERATING = lazy_re(r"Generating server:\s*(\S+)", re.I)
 _REMOTE_RETURNED = lazy_re(r"Remote Server returned '([^'\n]*(?:'[^'\n]*)*?)'", re.I)
 _HASH_FORM = lazy_re(r"#(?:<[^#>]*#)?\s*([245]\.\d{1,3}\.\d{1,3}[^#]*?|[245]\d\d[^#]*?)\s*##?", re.I)
@@ -55,13 +56,16 @@ def decode_exchange_text(msg: Message, name: str, text: str) -> Facts | None:
         section = section[: stop.start()]
     lines = section.split("\n")
     for i, line in enumerate(lines):
-        m = ADDRESS.search(line)
+        # a recipient line is short; searching a megabyte line for an address costs seconds
+        m = ADDRESS.search(line[:MAX_LINE]) if "@" in line else None
         if not m or "Generating server" in line:
             continue
         addr = clean_address(m.group(0))
         if not addr or any(r.recipient == addr for r in recipients):
             continue
-        window = " ".join(lines[i: i + 6])
+        # the address and the lines under it; an NDR's diagnostic is a line or two, and a window
+        # of megabyte lines (an attachment read as text) would cost the patterns quadratic time
+        window = " ".join(ln[:MAX_LINE] for ln in lines[i: i + 6])
         diag = None
         rr = _REMOTE_RETURNED.search(window)
         hh = _HASH_FORM.search(window)

@@ -212,7 +212,9 @@ def _has_code(text: str) -> bool:
 
 
 def _has_error(text: str) -> bool:
-    return bool(_ERROR_WORDS.search(text))
+    # error words stand near the start of a line or paragraph; a megabyte "line" (an attachment
+    # read as text) is searched only as far as any paragraph is
+    return bool(_ERROR_WORDS.search(text, 0, MAX_PARAGRAPH))
 
 
 has_error = _has_error

@@ -15,6 +15,12 @@ _HEADINGS = ("did not reach some or all of the intended recipients", "did not re
 _REASON = lazy_re(r"^\s*(?:(.+?)\s*)?<[^>]*#\s*([245]\.\d{1,3}\.\d{1,3})\s*>?", re.M)
 
 
+def _address_in(line: str) -> re.Match[str] | None:
+    """The first address of a line; a recipient line is short, and searching a megabyte line
+    (an attachment read as text) for one would cost seconds."""
+    return ADDRESS.search(line, 0, 1000) if "@" in line else None
+
+
 class Exchange2003:
     name = "exchange2003"
 
@@ -45,10 +51,10 @@ class Exchange2003:
         recipients: list[RecipientFacts] = []
         current: RecipientFacts | None = None
         # the address lines ("<addr> on <date>") are indented less than the reason under them
-        first = next((ln for ln in lines if ADDRESS.search(ln) and " on " in ln), "")
+        first = next((ln for ln in lines if " on " in ln and _address_in(ln)), "")
         margin = len(first) - len(first.lstrip())
         for line in lines:
-            a = ADDRESS.search(line)
+            a = _address_in(line)
             indent = len(line) - len(line.lstrip())
             if a and " on " in line and indent <= margin:
                 addr = clean_address(a.group(0))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import pickle
 import re
+from array import array
 
 import pytest
 
@@ -106,9 +107,10 @@ def test_a_damaged_cache_file_is_ignored_and_rewritten(fresh_cache, content):
 
 def test_an_entry_the_matcher_refuses_is_assembled_again(fresh_cache):
     lazyre, _ = fresh_cache
-    lazyre._load()[(r"a+", 0)] = (0, [999999], 0, {}, ())  # not code this matcher can run
+    bogus = array(lazyre._WORD, [999999]).tobytes()  # not code this matcher can run
+    lazyre._load()[(r"a+", 0)] = (0, bogus, 0, {}, ())
     assert lazyre.compile_cached(r"a+", 0).search("caat").group(0) == "aa"
-    assert lazyre._load()[(r"a+", 0)][1] != [999999]
+    assert lazyre._load()[(r"a+", 0)][1] != bogus
 
 
 def test_an_invalid_pattern_still_raises(fresh_cache):
@@ -122,7 +124,7 @@ def test_the_cache_keeps_only_this_runs_patterns_once_it_grows_large(fresh_cache
     monkeypatch.setattr(lazyre, "_MAX_ENTRIES", 3)
     monkeypatch.setattr(lazyre, "_used", set())
     for old in ("x1", "x2", "x3"):  # left by an older version
-        lazyre._load()[(old, 0)] = (0, [], 0, {}, ())
+        lazyre._load()[(old, 0)] = (0, b"", 0, {}, ())
     for p in ("a", "b"):
         lazyre.compile_cached(p, 0)
     lazyre._save()

@@ -23,15 +23,20 @@ from typing import Any, AnyStr, cast
 
 try:  # CPython's regex internals; without them every pattern is compiled the ordinary way
     import _sre
+    from array import array
+
+    # the array type code whose items are the matcher's code words
+    _WORD = next(t for t in "IL" if array(t).itemsize == _sre.CODESIZE)
     from re import _compiler, _parser  # type: ignore[attr-defined]
     _CACHE: str | None = os.path.join(
         os.path.dirname(os.path.realpath(__file__)), "__pycache__",
-        f"regex.{sys.implementation.cache_tag}.{_sre.MAGIC}.marshal")
-except (ImportError, AttributeError):  # pragma: no cover - other interpreters
+        f"regex-v2.{sys.implementation.cache_tag}.{_sre.MAGIC}.marshal")
+except (ImportError, AttributeError, StopIteration):  # pragma: no cover - other interpreters
     _CACHE = None
 
-# (pattern, flags) -> (flags, code, groups, groupindex, indexgroup): what _sre.compile takes
-_assembled: dict[tuple[Any, int], tuple[int, list[int], int, dict[str, int], tuple[str | None, ...]]] | None = None
+# (pattern, flags) -> (flags, code, groups, groupindex, indexgroup): what _sre.compile takes,
+# the code packed as machine words (a list of Python ints would cost a bulk run megabytes)
+_assembled: dict[tuple[Any, int], tuple[int, bytes, int, dict[str, int], tuple[str | None, ...]]] | None = None
 _added = 0
 _used: set[tuple[Any, int]] = set()
 _MAX_ENTRIES = 2000
@@ -89,7 +94,9 @@ def compile_cached(pattern: Any, flags: int) -> re.Pattern[Any]:
     entry = cache.get(key)
     if entry is not None:
         try:
-            return cast("re.Pattern[Any]", _sre.compile(pattern, *entry))
+            final, packed, groups, names, index = entry
+            return cast("re.Pattern[Any]", _sre.compile(pattern, final, array(_WORD, packed).tolist(),
+                                                        groups, names, index))
         except Exception:  # a cache from another build of the matcher: assemble again
             del cache[key]
     try:
@@ -99,10 +106,9 @@ def compile_cached(pattern: Any, flags: int) -> re.Pattern[Any]:
         indexgroup: list[str | None] = [None] * parsed.state.groups
         for name, i in groupindex.items():
             indexgroup[i] = name
-        # opcodes are an int subclass, which marshal does not take: plain ints, as _sre reads them
-        entry = (int(flags | parsed.state.flags), [int(c) for c in code], parsed.state.groups - 1,
-                 groupindex, tuple(indexgroup))
-        compiled = _sre.compile(pattern, *entry)
+        final = int(flags | parsed.state.flags)
+        compiled = _sre.compile(pattern, final, code, parsed.state.groups - 1, groupindex, tuple(indexgroup))
+        entry = (final, array(_WORD, code).tobytes(), parsed.state.groups - 1, groupindex, tuple(indexgroup))
     except re.error:
         raise
     except Exception:  # the internals changed shape: the public way

@@ -52,10 +52,18 @@ class DnsServer:
                 out = server.answer(data)
                 self.request.sendall(struct.pack("!H", len(out)) + out)
 
-        self.udp = socketserver.ThreadingUDPServer(("127.0.0.1", 0), Udp)
-        port = self.udp.server_address[1]
         socketserver.ThreadingTCPServer.allow_reuse_address = True
-        self.tcp = socketserver.ThreadingTCPServer(("127.0.0.1", port), Tcp)
+        for attempt in range(20):
+            # the UDP port the system picks may be taken for TCP: pick again
+            self.udp = socketserver.ThreadingUDPServer(("127.0.0.1", 0), Udp)
+            port = self.udp.server_address[1]
+            try:
+                self.tcp = socketserver.ThreadingTCPServer(("127.0.0.1", port), Tcp)
+                break
+            except OSError:
+                self.udp.server_close()
+                if attempt == 19:
+                    raise
         self.port = port
         self.address = f"127.0.0.1:{port}"
         for srv in (self.udp, self.tcp):

@@ -290,7 +290,7 @@ TEXT_ORIGINAL_MARKERS = lazy_re(
     r"Original message(?: headers)? follows|Unsent message below|Original message|Returned message|"
     r"Undelivered message|Returned mail follows|The original message(?! was received)|Message header follows|Start of returned message|"
     r"original message headers|Included is a copy|Original Message|Message headers follow|"
-    r"Original message follows|Your message reads|Here is a copy|"
+    r"Original message follows|Your message reads|Here is a copy|The header of the original message|"
     r"Message d'origine|Message original|Urspr\u00fcngliche Nachricht|Originalnachricht|Mensaje original|"
     r"Mensagem original|Messaggio originale|Oorspronkelijk bericht|\u5143\u306e\u30e1\u30c3\u30bb\u30fc\u30b8)"
     r"|Content-Type: message/rfc822|Original message headers:)",

@@ -393,6 +393,11 @@ def paragraph_with(text: str, needle: str) -> str | None:
 _LABELLED_ERROR = lazy_re(r"^[ \t]*(?:Error|Reason|Diagnostic)[ \t]*:[ \t]*(\S[^\n]{0,300})$", re.I | re.M)
 
 
+_BLANK_LINES = lazy_re(r"\n\s*\n")
+_REPLY_OR_STATUS = lazy_re(r"(?<![\d.])[45]\d\d[\s-]|\b[45]\.\d{1,3}\.\d{1,3}\b")
+_SEPARATOR_LINE = lazy_re(r"^[ \t]*-{3,}[^\n]{0,80}?-{3,}[ \t]*$", re.M)
+
+
 def error_paragraph(text: str) -> str | None:
     """The first paragraph with an SMTP reply or status code in it, else an "Error: ..." line.
 
@@ -400,9 +405,10 @@ def error_paragraph(text: str) -> str | None:
     the failure on a labelled line ("Error: No valid recipients for this MM") instead.
     """
     body = cut_at_original(text)
-    for para in re.split(r"\n\s*\n", body):
-        if re.search(r"(?<![\d.])[45]\d\d[\s-]|\b[45]\.\d{1,3}\.\d{1,3}\b", para):
-            return one_line(para)
+    for para in _BLANK_LINES.split(body):
+        if _REPLY_OR_STATUS.search(para):
+            # without a separator heading over it ("----- Transcript of session follows -----")
+            return one_line(_SEPARATOR_LINE.sub("", para))
     for m in _LABELLED_ERROR.finditer(body):
         if _has_error(m.group(1)):
             return one_line(m.group(1))

@@ -131,3 +131,20 @@ def test_classify_reads_outlook_msg_bytes() -> None:
     results = classify(raw)
     assert [(r.recipient, r.reason) for r in results] == [("m.keller@partner.example", "userunknown")]
     assert results[0].original is not None and results[0].original["message_id"] == "programme-2026@sender.example"
+
+
+@pytest.mark.parametrize("sizes", [[0], [5], [100, 7], [300 * 1024, 300 * 1024, 10]],
+                         ids=["empty", "small", "two chunks", "past the switch to OpenSSL"])
+def test_digests_are_sha256_whichever_implementation_computes_them(sizes: list[int]) -> None:
+    """Tokens and quarantine names rest on these: the built-in SHA-256 and OpenSSL's must agree."""
+    import hashlib
+
+    from bounce_classify import digest
+
+    chunks = [bytes([i % 251]) * n for i, n in enumerate(sizes)]
+    joined = b"".join(chunks)
+    want = hashlib.sha256(joined).hexdigest()
+    assert digest.sha256_hex_of_chunks(chunks) == want
+    assert digest.sha256_hex(joined) == want
+    if len(joined) > digest.SWITCH_AFTER:
+        assert digest._new is not digest._builtin  # a large input moved the process to OpenSSL

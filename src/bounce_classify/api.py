@@ -7,38 +7,11 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, BinaryIO
 
 from . import decoders
+from .digest import sha256_hex
 from .message import Message, normalise_newlines
 from .model import Facts, FrozenRecord, RecipientFacts, Result
 from .read import OLE_MAGIC, Item, ReadError, iter_items, json_items
 from .rules import RuleSet, judge, ruleset
-
-# CPython's built-in SHA-256 loads in microseconds but hashes at about 6 ms per MB; hashlib's
-# (OpenSSL, with the CPU's SHA instructions) hashes ten times faster but costs about 2.5 ms to
-# import.  A one-message run keeps the built-in; once a run has hashed enough bytes that the
-# import pays for itself, it switches.
-try:
-    from _sha256 import sha256 as _builtin_sha256  # CPython 3.11
-except ImportError:
-    try:
-        from _sha2 import sha256 as _builtin_sha256  # CPython 3.12 and later
-    except ImportError:  # other interpreters
-        from hashlib import sha256 as _builtin_sha256
-
-_SWITCH_AFTER = 512 * 1024
-_hashed = 0
-_sha256: Callable[[bytes], Any] = _builtin_sha256
-
-
-def _sha256_of(data: bytes) -> str:
-    global _hashed, _sha256
-    if _sha256 is _builtin_sha256:
-        _hashed += len(data)
-        if _hashed > _SWITCH_AFTER:
-            from hashlib import sha256
-
-            _sha256 = sha256
-    return str(_sha256(data).hexdigest())
-
 
 _DEFAULT_RULES: RuleSet | None = None
 
@@ -123,12 +96,12 @@ def classify_paths(paths: Iterable[str], *, stdin: BinaryIO | None = None, rules
 
 
 def _digest(raw: bytes) -> str:
-    return _sha256_of(normalise_newlines(raw))
+    return sha256_hex(normalise_newlines(raw))
 
 
 def _token(digest: str, recipient: str | None, position: int) -> str:
     key = f"{digest}\0{recipient or ''}\0{position if recipient is None else 0}"
-    return str(_sha256(key.encode("utf-8")).hexdigest()[:32])
+    return sha256_hex(key.encode("utf-8"))[:32]
 
 
 def _classify_mime(raw: bytes, source: str, index: int, rules: RuleSet,

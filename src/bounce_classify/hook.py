@@ -13,12 +13,9 @@ The rules of a mail hook, kept here:
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import logging.handlers
 import os
 import signal
-import socket
 import time
 from collections.abc import Sequence
 from typing import BinaryIO
@@ -107,7 +104,7 @@ def quarantine(directory: str, chunks: Sequence[bytes], rest: BinaryIO | None, d
         for name in os.listdir(os.path.join(directory, sub)):
             if tag in name:
                 return os.path.join(directory, sub, name)
-    host = socket.gethostname().replace("/", "\\057").replace(":", "\\072") or "localhost"
+    host = os.uname().nodename.replace("/", "\\057").replace(":", "\\072") or "localhost"
     name = f"{int(time.time())}{tag}P{os.getpid()}.{host}"
     tmp = os.path.join(directory, "tmp", name)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -154,9 +151,10 @@ def setup_logging(target: str) -> None:
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("bounce-classify[%(process)d]: %(message)s"))
     elif target == "syslog":
+        from logging.handlers import SysLogHandler  # it imports socket: only for syslog
+
         try:
-            handler = logging.handlers.SysLogHandler(
-                address="/dev/log", facility=logging.handlers.SysLogHandler.LOG_MAIL)
+            handler = SysLogHandler(address="/dev/log", facility=SysLogHandler.LOG_MAIL)
         except OSError:
             handler = logging.NullHandler()  # no syslog daemon: stay silent rather than fail
         handler.setFormatter(logging.Formatter("bounce-classify[%(process)d]: %(message)s"))
@@ -223,10 +221,9 @@ def run(stdin: BinaryIO, opts: HookOptions) -> Outcome:
 
 
 def _digest(chunks: Sequence[bytes]) -> str:
-    h = hashlib.sha256()
-    for c in chunks:
-        h.update(c)
-    return h.hexdigest()
+    from .digest import sha256_hex_of_chunks
+
+    return sha256_hex_of_chunks(chunks)
 
 
 def _classify_and_record(raw: bytes, digest: str, qdir: str, opts: HookOptions, start: float) -> Outcome:

@@ -380,14 +380,20 @@ def paragraph_with(text: str, needle: str) -> str | None:
         rest = para[para.lower().find(needle.lower()) + len(needle):]
         if _has_error(rest):
             return one_line(rest.lstrip(" >:.,;-"))
-        # the error may be in the next paragraph (address on its own line)
+        # the error may be in the next paragraph (address on its own line), unless that is the
+        # report's own notice ("this mail cannot be replied to")
         if end >= 0:
             nxt_end = body.find("\n\n", end + 2)
             nxt = body[end + 2: nxt_end if nxt_end >= 0 else len(body)]
-            if _has_error(nxt) and "@" not in nxt.split("\n", 1)[0]:
+            if _has_error(nxt) and "@" not in nxt.split("\n", 1)[0] and not _NOTICE.search(nxt):
                 return one_line(nxt)
         idx = low.find(needle.lower(), idx + 1)
     return None
+
+
+# The report's own notices, whose words ("cannot", "できません") are no error of the recipient's
+_NOTICE = lazy_re(r"\b(?:do not|don't|cannot|can't) (?:reply|respond)|unattended mailbox|"
+                  r"\u8fd4\u4fe1\u3067\u304d\u307e\u305b\u3093|\u8fd4\u4fe1\u3057\u306a\u3044", re.I)
 
 
 _LABELLED_ERROR = lazy_re(r"^[ \t]*(?:Error|Reason|Diagnostic)[ \t]*:[ \t]*(\S[^\n]{0,300})$", re.I | re.M)

@@ -286,8 +286,8 @@ ORIGINAL_TYPES = ("message/rfc822", "text/rfc822-headers", "message/rfc822-heade
 
 # lines that introduce the returned original inside a plain-text bounce
 TEXT_ORIGINAL_MARKERS = lazy_re(
-    r"^(?:[-=_ ]*(?:This is a copy of the message|Below this line is a copy of the message|"
-    r"Original message(?: headers)? follows|Unsent message (?:below|follows)|Original message|Returned message|"
+    r"^(?:[-=_| ]*(?:This is a copy of the message|Below this line is a copy of the message|"
+    r"Original message(?: headers)? follows|Unsent message (?:below|follows)|Message text follows|Original message|Returned message|"
     r"Undelivered message|Returned mail follows|The original message(?! was received)|Message header follows|Start of returned message|"
     r"original message headers|Included is a copy|Original Message|Message headers follow|"
     r"Original message follows|Your message reads|Here is a copy|The header of the original message|"

@@ -161,6 +161,45 @@ def test_classifying_imports_no_heavy_dependency() -> None:
     assert not full & {"tomllib", "hashlib", "_hashlib", "email.utils", "socket"}
 
 
+_LOADED = """
+import io, json, sys
+sys.stdin = open(sys.argv[1], encoding="utf-8")
+sys.argv = ["bounce-classify", *sys.argv[2:]]
+out, sys.stdout = sys.stdout, io.StringIO()
+from bounce_classify.entry import main
+try:
+    code = main()
+except SystemExit as exc:
+    code = exc.code
+sys.stdout = out
+print(json.dumps({"code": code, "modules": sorted(sys.modules)}))
+"""
+
+
+@pytest.mark.parametrize("argv", [["--format", "jsonl"], ["hook", "--log", "none"]], ids=["main job", "hook"])
+def test_a_one_message_run_leaves_typing_pathlib_and_sockets_unloaded(tmp_path: Path, argv: list[str]) -> None:
+    """What a process run once per bounce imports, seen in an interpreter whose site hooks
+    loaded nothing (-S): the annotations' typing names, pathlib, dataclasses, sockets and
+    OpenSSL's hashes stay out of it."""
+    import site
+
+    import bounce_classify
+
+    if argv[0] == "hook":
+        argv = [*argv, "--ledger", str(tmp_path / "l.sqlite3"), "--quarantine", str(tmp_path / "q")]
+    paths = [str(Path(bounce_classify.__file__).parents[1]), *site.getsitepackages()]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+    p = subprocess.run([sys.executable, "-S", "-c", _LOADED, str(FIXTURES / "postfix/mailbox-full-text.eml"), *argv],
+                       capture_output=True, env=env, timeout=60)
+    assert p.returncode == 0, p.stderr.decode()
+    report = json.loads(p.stdout)
+    assert report["code"] in (0, None)
+    loaded = set(report["modules"])
+    assert "bounce_classify.rules.engine" in loaded  # it did classify
+    assert not loaded & {"typing", "pathlib", "dataclasses", "inspect", "socket", "hashlib", "_hashlib",
+                         "logging.handlers", "tomllib", "email.utils"}
+
+
 # (arguments, whether the start-up fast path takes them)
 FAST_PATH = [
     ([], True),

@@ -19,7 +19,10 @@ from __future__ import annotations
 import os
 import re
 import sys
-from typing import Any, AnyStr, cast
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs a start-up 2 ms; these names are for annotations only
+    from typing import Any, AnyStr
 
 try:  # CPython's regex internals; without them every pattern is compiled the ordinary way
     import _sre
@@ -95,8 +98,9 @@ def compile_cached(pattern: Any, flags: int) -> re.Pattern[Any]:
     if entry is not None:
         try:
             final, packed, groups, names, index = entry
-            return cast("re.Pattern[Any]", _sre.compile(pattern, final, array(_WORD, packed).tolist(),
-                                                        groups, names, index))
+            compiled: re.Pattern[Any] = _sre.compile(pattern, final, array(_WORD, packed).tolist(),
+                                                     groups, names, index)
+            return compiled
         except Exception:  # a cache from another build of the matcher: assemble again
             del cache[key]
     try:
@@ -119,7 +123,7 @@ def compile_cached(pattern: Any, flags: int) -> re.Pattern[Any]:
 
         atexit.register(_save)
     _added += 1
-    return cast("re.Pattern[Any]", compiled)
+    return compiled
 
 _BOUND = ("search", "match", "fullmatch", "finditer", "findall", "sub", "subn", "split",
           "pattern", "flags", "groups", "groupindex")
@@ -144,4 +148,4 @@ class _LazyPattern:
 
 def lazy_re(pattern: AnyStr, flags: int | re.RegexFlag = 0) -> re.Pattern[AnyStr]:
     """``re.compile(pattern, flags)``, deferred until the pattern is first used."""
-    return cast("re.Pattern[AnyStr]", _LazyPattern(pattern, int(flags)))
+    return _LazyPattern(pattern, int(flags))  # type: ignore[return-value]

@@ -14,9 +14,19 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from typing import Protocol, TextIO
 
 from .model import Result
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs a start-up 2 ms (a hook's); the protocol is for type checking
+    from typing import Protocol, TextIO
+
+    class Sink(Protocol):
+        name: str
+
+        def write(self, results: Sequence[Result]) -> None: ...
+
+        def close(self) -> None: ...
 
 
 class SinkError(Exception):
@@ -25,14 +35,6 @@ class SinkError(Exception):
 
 class SinkBusy(SinkError):
     """A sink stayed locked by another writer; the caller should try again later."""
-
-
-class Sink(Protocol):
-    name: str
-
-    def write(self, results: Sequence[Result]) -> None: ...
-
-    def close(self) -> None: ...
 
 
 def _line(result: Result) -> str:

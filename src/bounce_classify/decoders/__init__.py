@@ -44,7 +44,10 @@ from . import (
     zoho,
 )
 from ._finalize import finalize, normalise_recipients
-from .base import Decoder, JsonDecoder
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # the protocols import typing, which a start-up need not pay for
+    from .base import Decoder, JsonDecoder
 
 REGISTRY: tuple[Decoder, ...] = (
     arf.DECODER,
@@ -126,6 +129,14 @@ def decode_json(doc: dict[str, object]) -> Facts | None:
         if facts is not None and facts.recipients:
             return normalise_recipients(facts)
     return None
+
+
+def __getattr__(name: str) -> object:
+    if name in ("Decoder", "JsonDecoder"):
+        from . import base
+
+        return getattr(base, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = ["REGISTRY", "JSON_REGISTRY", "decode", "decode_json", "Decoder", "JsonDecoder"]

@@ -14,7 +14,10 @@ from collections.abc import Sequence
 
 from ..message import Message
 from ..model import Facts
-from .base import Decoder
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .base import Decoder
 
 
 def decode_with(name: str, msg: Message, readers: Sequence[Decoder]) -> Facts | None:

@@ -8,11 +8,14 @@ objects: ``bounce``, ``complaint``, ``delivery``, ``deliveryDelay``, ``reject``,
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from ..message import Headers, parse_headers
 from ..model import Facts, RecipientFacts
 from ._common import clean_address, first_reply_code, one_line, strip_dsn_type
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs a start-up 2 ms; these names are for annotations only
+    from typing import Any
 
 NAME = "ses-notification"
 _TYPES = {"bounce", "complaint", "delivery", "deliverydelay", "reject", "send", "rendering failure",

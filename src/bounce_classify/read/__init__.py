@@ -12,10 +12,13 @@ import json
 import os
 import re
 from collections.abc import Iterable, Iterator
-from typing import Any, BinaryIO
 
 from ..lazyre import lazy_re
 from ..model import FrozenRecord
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs a start-up 2 ms; these names are for annotations only
+    from typing import Any, BinaryIO
 
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 _MBOX_FROM = lazy_re(rb"^From \S+.{0,200}\d\d:\d\d", re.S)

@@ -1,16 +1,12 @@
-"""The renderer interface and the choice among renderers."""
+"""The choice among renderers (their interface is in protocol.py)."""
 
 from __future__ import annotations
 
-from typing import Protocol, TextIO
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs a start-up 2 ms; these names are for annotations only
+    from typing import TextIO
 
-from ..model import Result
-
-
-class Renderer(Protocol):
-    def write(self, result: Result) -> None: ...
-
-    def close(self) -> None: ...
+    from .protocol import Renderer
 
 
 def renderer_for(fmt: str, out: TextIO, explain: bool = False) -> Renderer:

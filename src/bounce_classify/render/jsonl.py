@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import Any, TextIO
 
 from ..model import Result
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs a start-up 2 ms; these names are for annotations only
+    from typing import Any, TextIO
 
 
 def record(result: Result, explain: bool) -> dict[str, Any]:

@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
 
 import re2
 
-if TYPE_CHECKING:
-    from pathlib import Path
-
 from ..model import FIX_OWNERS, HOPS, REASONS, Record
 from ..patterns import PatternSet, ci_regex
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs a start-up 2 ms; these names are for annotations only
+    from pathlib import Path
+    from typing import Any
 
 CONDITION_KEYS = {
     "kind": "list of record kinds (bounce, delay, feedback, autoreply, delivered)",

@@ -117,3 +117,23 @@ HEADING_CASES = [
 @pytest.mark.parametrize(("line", "expected"), [c[1:] for c in HEADING_CASES], ids=[c[0] for c in HEADING_CASES])
 def test_is_list_heading(line: str, expected: bool) -> None:
     assert is_list_heading(line) is expected
+
+
+SEPARATOR_CASES = [
+    ("----- Transcript of session follows ----- 550 5.1.1 <a@x.example>... User unknown",
+     "550 5.1.1 <a@x.example>... User unknown"),
+    ("----- Non-delivered information ----- The mailbox is full.", "The mailbox is full."),
+    ("*********************** Your message could not be delivered", "Your message could not be delivered"),
+    ("--------Error Detail (phquery V4.1): no such user", "Error Detail (phquery V4.1): no such user"),
+    ("550 5.7.1 rejected - see https://example.org/a-b--c", "550 5.7.1 rejected - see https://example.org/a-b--c"),
+    ("==========", None),
+]
+
+
+@pytest.mark.parametrize(("diagnostic", "expected"), SEPARATOR_CASES)
+def test_separator_rules_and_headings_leave_the_diagnostic(diagnostic: str, expected: str | None) -> None:
+    from bounce_classify.decoders._finalize import normalise_recipients
+    from bounce_classify.model import Facts, RecipientFacts
+
+    facts = normalise_recipients(Facts("x", [RecipientFacts(recipient="a@x.example", diagnostic=diagnostic)]))
+    assert facts.recipients[0].diagnostic == expected

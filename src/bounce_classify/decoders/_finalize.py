@@ -35,7 +35,7 @@ def finalize(facts: Facts, msg: Message) -> Facts:
 # would pay for it.
 MAX_DIAGNOSTIC = 4000
 
-_SEPARATOR = lazy_re(r"-{3,}(?:[ \t]*[A-Za-z][A-Za-z' -]{0,50}?[ \t]*-{3,}|(?=\s|$))")
+_SEPARATOR = lazy_re(r"-{3,}(?:[ \t]*[A-Za-z][A-Za-z' -]{0,50}?[ \t]*-{3,}|(?=\s|$))|[-=*_]{5,}")
 _RELAYED_REPLY = lazy_re(r"^[45]\d\d <[^>]{1,300}>\.\.\. ([45]\d\d) ")
 
 
@@ -49,9 +49,9 @@ def normalise_recipients(facts: Facts) -> Facts:
             r.diagnostic = r.diagnostic[:MAX_DIAGNOSTIC].rstrip() + " ..."
         if r.diagnostic:
             r.diagnostic = collapse_reply(r.diagnostic)
-            if "---" in r.diagnostic:
+            if "---" in r.diagnostic or "***" in r.diagnostic or "===" in r.diagnostic:
                 # a report's separator headings ("----- Transcript of session follows -----")
-                # and rules frame the reply; they are no part of it
+                # and rules ("*****", "=====") frame the reply; they are no part of it
                 r.diagnostic = one_line(_SEPARATOR.sub(" ", r.diagnostic)) or None
         diag = r.diagnostic or ""
         codes = all_statuses(diag) if diag else []

@@ -66,6 +66,16 @@ _COMMANDS = (
 _COMMAND_SET = FirstOf(p for p, _ in _COMMANDS)
 
 
+# A recipient line is short; searching a megabyte line (an attachment read as text) for an
+# address would cost seconds, so line readers look only this far into a line.
+MAX_LINE = 1000
+
+
+def address_in_line(line: str) -> re.Match[str] | None:
+    """The first address within a line's first MAX_LINE characters."""
+    return ADDRESS.search(line, 0, MAX_LINE) if "@" in line else None
+
+
 def clean_address(value: str | None) -> str | None:
     """``rfc822; <Foo@Example.org>`` -> ``foo@example.org``; None when no address."""
     if not value:

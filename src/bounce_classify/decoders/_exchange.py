@@ -7,10 +7,18 @@ import re
 from ..lazyre import lazy_re
 from ..message import Message
 from ..model import Facts, RecipientFacts
-from ._common import ADDRESS, body_text, clean_address, new_facts, one_line, original_from_text
+from ._common import (
+    ADDRESS,
+    MAX_LINE,
+    address_in_line,
+    body_text,
+    clean_address,
+    new_facts,
+    one_line,
+    original_from_text,
+)
 from ._textscan import attach_diagnostics
 
-MAX_LINE = 1000
 _GENERATING = lazy_re(r"Generating server:\s*(\S+)", re.I)
 _REMOTE_RETURNED = lazy_re(r"Remote Server returned '([^'\n]*(?:'[^'\n]*)*?)'", re.I)
 _HASH_FORM = lazy_re(r"#(?:<[^#>]*#)?\s*([245]\.\d{1,3}\.\d{1,3}[^#]*?|[245]\d\d[^#]*?)\s*##?", re.I)
@@ -56,8 +64,7 @@ def decode_exchange_text(msg: Message, name: str, text: str) -> Facts | None:
         section = section[: stop.start()]
     lines = section.split("\n")
     for i, line in enumerate(lines):
-        # a recipient line is short; searching a megabyte line for an address costs seconds
-        m = ADDRESS.search(line[:MAX_LINE]) if "@" in line else None
+        m = address_in_line(line)
         if not m or "Generating server" in line:
             continue
         addr = clean_address(m.group(0))

@@ -401,7 +401,6 @@ _LABELLED_ERROR = lazy_re(r"^[ \t]*(?:Error|Reason|Diagnostic)[ \t]*:[ \t]*(\S[^
 
 _BLANK_LINES = lazy_re(r"\n\s*\n")
 _REPLY_OR_STATUS = lazy_re(r"(?<![\d.])[45]\d\d[\s-]|\b[45]\.\d{1,3}\.\d{1,3}\b")
-_SEPARATOR_LINE = lazy_re(r"^[ \t]*-{3,}[^\n]{0,80}?-{3,}[ \t]*$", re.M)
 
 
 def error_paragraph(text: str) -> str | None:
@@ -413,8 +412,7 @@ def error_paragraph(text: str) -> str | None:
     body = cut_at_original(text)
     for para in _BLANK_LINES.split(body):
         if _REPLY_OR_STATUS.search(para):
-            # without a separator heading over it ("----- Transcript of session follows -----")
-            return one_line(_SEPARATOR_LINE.sub("", para))
+            return one_line(para)  # _finalize drops a separator heading over it
     for m in _LABELLED_ERROR.finditer(body):
         if _has_error(m.group(1)):
             return one_line(m.group(1))

@@ -7,18 +7,12 @@ import re
 from ..lazyre import lazy_re
 from ..message import Message
 from ..model import Facts, RecipientFacts
-from ._common import ADDRESS, body_text, clean_address, new_facts, one_line, original_from_text
+from ._common import address_in_line, body_text, clean_address, new_facts, one_line, original_from_text
 
 _START = lazy_re(r"did not reach the following recipient\(s\):|The following recipient\(s\) could not be reached:", re.I)
 _HEADINGS = ("did not reach some or all of the intended recipients", "did not reach the following recipient(s):",
              "the following recipient(s) could not be reached:")
 _REASON = lazy_re(r"^\s*(?:(.+?)\s*)?<[^>]*#\s*([245]\.\d{1,3}\.\d{1,3})\s*>?", re.M)
-
-
-def _address_in(line: str) -> re.Match[str] | None:
-    """The first address of a line; a recipient line is short, and searching a megabyte line
-    (an attachment read as text) for one would cost seconds."""
-    return ADDRESS.search(line, 0, 1000) if "@" in line else None
 
 
 class Exchange2003:
@@ -51,10 +45,10 @@ class Exchange2003:
         recipients: list[RecipientFacts] = []
         current: RecipientFacts | None = None
         # the address lines ("<addr> on <date>") are indented less than the reason under them
-        first = next((ln for ln in lines if " on " in ln and _address_in(ln)), "")
+        first = next((ln for ln in lines if " on " in ln and address_in_line(ln)), "")
         margin = len(first) - len(first.lstrip())
         for line in lines:
-            a = _address_in(line)
+            a = address_in_line(line)
             indent = len(line) - len(line.lstrip())
             if a and " on " in line and indent <= margin:
                 addr = clean_address(a.group(0))

@@ -118,7 +118,7 @@ class Evidence(Record):
 class Rule(Record):
     """One rule of a rules file, its conditions compiled to ``tests``.
 
-    ``static`` holds the tests that look only at STATIC_KEYS, each with the one evidence field
+    ``static`` holds the tests that look only at STATIC_FIELD's keys, each with the one evidence field
     it reads (RuleSet caches their outcome per field value), and ``dynamic`` the others.
     ``required`` is the phrases of a ``diagnostic`` (or ``diagnostic_all``) condition, one of
     which the diagnostic must contain for the rule to match.
@@ -161,7 +161,6 @@ class Rule(Record):
 STATIC_FIELD = {"kind": "kind", "status": "status", "not_status": "status", "has_status": "status",
                 "reply_code": "reply_code", "decoder": "decoder", "smtp_command": "smtp_command",
                 "not_smtp_command": "smtp_command", "action": "action"}
-STATIC_KEYS = frozenset(STATIC_FIELD)
 _STATIC_FIELDS = ("kind", "status", "reply_code", "decoder", "smtp_command", "action")
 
 
@@ -459,7 +458,7 @@ def parsed_rule_files(directory: str | Path = _RULES_DIR) -> list[tuple[str, dic
 class RuleSet:
     """An ordered list of rules; the first that matches decides.
 
-    The static conditions (STATIC_KEYS) read six fields that take few values across a run.
+    The static conditions (STATIC_FIELD) read six fields that take few values across a run.
     For each field value, the rules whose conditions on that field pass are worked out once
     and kept as a bit mask; the rules left for a message are the AND of its six masks.  Once
     the phrase set is built, a rule that needs a phrase the diagnostic lacks is dropped the
@@ -471,7 +470,6 @@ class RuleSet:
         self.rules = list(rules)
         self._matcher: PhraseMatcher | None = None
         self._judged = 0
-        self._candidates: dict[tuple[str | None, ...], int] = {}
         self._masks: dict[tuple[str, str | None], int] = {}
         # per field: the mask of rules with no condition on it, and the others with their tests
         self._free = dict.fromkeys(_STATIC_FIELDS, 0)
@@ -537,12 +535,7 @@ class RuleSet:
         self._judged += 1
         if self._judged > 2 and ev.matcher is not self.matcher:
             ev.matcher, ev._in_diagnostic, ev._in_text = self.matcher, None, None
-        key = (ev.kind, ev.status, ev.reply_code, ev.decoder, ev.smtp_command, ev.action)
-        mask = self._candidates.get(key)
-        if mask is None:
-            if len(self._candidates) >= 4096:
-                self._candidates.clear()
-            mask = self._candidates[key] = self._static_mask(ev)
+        mask = self._static_mask(ev)
         viable = self._needs_no_label
         for label in ev.labels:
             viable |= self._by_label.get(label, 0)

@@ -110,9 +110,9 @@ def compile_cached(pattern: Any, flags: int) -> re.Pattern[Any]:
         indexgroup: list[str | None] = [None] * parsed.state.groups
         for name, i in groupindex.items():
             indexgroup[i] = name
-        final = int(flags | parsed.state.flags)
-        compiled = _sre.compile(pattern, final, code, parsed.state.groups - 1, groupindex, tuple(indexgroup))
-        entry = (final, array(_WORD, code).tobytes(), parsed.state.groups - 1, groupindex, tuple(indexgroup))
+        final, groups, index = int(flags | parsed.state.flags), parsed.state.groups - 1, tuple(indexgroup)
+        compiled = _sre.compile(pattern, final, code, groups, groupindex, index)
+        entry = (final, array(_WORD, code).tobytes(), groups, groupindex, index)
     except re.error:
         raise
     except Exception:  # the internals changed shape: the public way
@@ -124,6 +124,7 @@ def compile_cached(pattern: Any, flags: int) -> re.Pattern[Any]:
         atexit.register(_save)
     _added += 1
     return compiled
+
 
 _BOUND = ("search", "match", "fullmatch", "finditer", "findall", "sub", "subn", "split",
           "pattern", "flags", "groups", "groupindex")

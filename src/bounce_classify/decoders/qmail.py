@@ -9,6 +9,7 @@ from ..message import Message
 from ..model import Facts
 from ..patterns import ci_regex
 from ._mta import decode_standard
+from .rfc3464 import DSN_TYPES
 
 _BODY = ci_regex(r"This is the qmail-send program|I'm afraid I wasn't able to deliver your message|"
                    r"qmail-send|Remote host said:")
@@ -21,10 +22,13 @@ class Qmail:
     name = "qmail"
 
     def detect(self, msg: Message) -> bool:
-        subject = (msg.headers.decoded("subject") or "").lower()
-        if subject.startswith("failure notice") and "x-ymailisg" not in msg.headers:
+        if _BODY.search(msg.plain_text[:1500]):
             return True
-        return bool(_BODY.search(msg.plain_text[:1500]))
+        # qmail's subject alone is weak: other MTAs use "failure notice" too, and one that writes
+        # a delivery-status part is read better by the RFC 3464 reader
+        subject = (msg.headers.decoded("subject") or "").lower()
+        return (subject.startswith("failure notice") and "x-ymailisg" not in msg.headers
+                and msg.find(*DSN_TYPES) is None)
 
     def decode(self, msg: Message) -> Facts | None:
         return decode_standard(msg, self.name, start=_START, stop=_STOP, prefer_text=True)

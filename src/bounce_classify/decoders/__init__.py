@@ -81,32 +81,50 @@ REGISTRY: tuple[Decoder, ...] = (
     generic.DECODER,
 )
 
+# every decoder but the generic text reader, and that reader alone
+_SPECIFIC = REGISTRY[:-1]
+_LAST = REGISTRY[-1:]
+_MAX_FORWARDS = 3
+
 JSON_REGISTRY: tuple[JsonDecoder, ...] = (
     ses_notification.DECODER,
     sendgrid_event.DECODER,
 )
 
 
-def decode(msg: Message) -> Facts | None:
+def decode(msg: Message, _depth: int = 0) -> Facts | None:
     """The facts of a message from the first decoder that reads it, or None.
 
-    A bounce forwarded as an attachment (an administrator's "FW: Returned mail") is read from
-    the attached message when the outer one is not a bounce itself.
+    A bounce forwarded as an attachment (an administrator's "FW: Undeliverable") is read from
+    the attached message when the outer one is not a bounce itself: an attached report is
+    tried first; any other attached message after every decoder but the generic text reader
+    has declined the outer one, since that reader would take the forward's own words for the
+    bounce.  Forwards of forwards are followed a few levels deep.
     """
-    if msg.content_type != "multipart/report":
+    attached = None
+    if msg.content_type != "multipart/report" and _depth < _MAX_FORWARDS:
         for part in msg.walk():
             if part is not msg and part.content_type == "message/rfc822":
+                attached = part
                 inner = part.message
                 if inner is not None and inner.content_type == "multipart/report":
-                    facts = _decode_one(Message(part.payload.lstrip(b"\n")))
+                    facts = _decode_one(Message(part.payload.lstrip(b"\n")), REGISTRY)
                     if facts is not None:
                         return facts
+                    attached = None
                 break
-    return _decode_one(msg)
+    facts = _decode_one(msg, _SPECIFIC)
+    if facts is not None:
+        return facts
+    if attached is not None:
+        facts = decode(Message(attached.payload.lstrip(b"\n")), _depth + 1)
+        if facts is not None:
+            return facts
+    return _decode_one(msg, _LAST)
 
 
-def _decode_one(msg: Message) -> Facts | None:
-    for decoder in REGISTRY:
+def _decode_one(msg: Message, decoders: tuple[Decoder, ...]) -> Facts | None:
+    for decoder in decoders:
         try:
             if not decoder.detect(msg):
                 continue

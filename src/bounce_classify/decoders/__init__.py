@@ -44,6 +44,7 @@ from . import (
     zoho,
 )
 from ._finalize import finalize, normalise_recipients
+from ._forward import attached_message, inline_forward, unwrap
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # the protocols import typing, which a start-up need not pay for
@@ -95,29 +96,27 @@ JSON_REGISTRY: tuple[JsonDecoder, ...] = (
 def decode(msg: Message, _depth: int = 0) -> Facts | None:
     """The facts of a message from the first decoder that reads it, or None.
 
-    A bounce forwarded as an attachment (an administrator's "FW: Undeliverable") is read from
-    the attached message when the outer one is not a bounce itself: an attached report is
-    tried first; any other attached message after every decoder but the generic text reader
-    has declined the outer one, since that reader would take the forward's own words for the
-    bounce.  Forwards of forwards are followed a few levels deep.
+    A bounce a person forwarded is read from the message inside the forward (_forward): an
+    attached report or a bounce pasted under the forward heading first; any other attached
+    message after every decoder but the generic text reader has declined the outer one, since
+    that reader would take the forward's own words for the bounce.  Forwards of forwards are
+    followed a few levels deep.
     """
     attached = None
-    if msg.content_type != "multipart/report" and _depth < _MAX_FORWARDS:
-        for part in msg.walk():
-            if part is not msg and part.content_type == "message/rfc822":
-                attached = part
-                inner = part.message
-                if inner is not None and inner.content_type == "multipart/report":
-                    facts = _decode_one(Message(part.payload.lstrip(b"\n")), REGISTRY)
-                    if facts is not None:
-                        return facts
-                    attached = None
-                break
+    if _depth < _MAX_FORWARDS:
+        attached, is_report = attached_message(msg)
+        inner = unwrap(attached) if is_report and attached is not None else inline_forward(msg)
+        if inner is not None:
+            facts = decode(inner, _depth + 1)
+            if facts is not None:
+                return facts
+            if is_report:
+                attached = None
     facts = _decode_one(msg, _SPECIFIC)
     if facts is not None:
         return facts
     if attached is not None:
-        facts = decode(Message(attached.payload.lstrip(b"\n")), _depth + 1)
+        facts = decode(unwrap(attached), _depth + 1)
         if facts is not None:
             return facts
     return _decode_one(msg, _LAST)

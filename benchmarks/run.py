@@ -133,8 +133,11 @@ def pathological() -> dict[str, bytes]:
     ndr = (HEAD + b"Content-Type: text/plain\r\n\r\nDelivery has failed to these recipients or groups:\r\n\r\n"
            + (b"QUJD" * 131072 + b"@") * 4 + b"\r\n" + b"Diagnostic information for administrators:\r\n"
            + (b"QUJD" * 131072 + b"@") * 4 + b"\r\n")
+    # a bounce's text followed by a million short lines (6 MB): per-line scanning must stop
+    # where a report's text can reasonably end
+    lines = HEAD + b"Content-Type: text/plain\r\n\r\n" + TEXT[28:] + b"> a: b\r\n" * 1_000_000
     return {"25MB, one 20MB line": big, "10,000 nested parts": nested, "10,000 sibling parts": wide,
-            "1MB line of text": prose, "NDR with 2MB word lines": ndr}
+            "1MB line of text": prose, "NDR with 2MB word lines": ndr, "bounce text + 1M short lines": lines}
 
 
 def main() -> int:

@@ -154,3 +154,30 @@ def test_a_msgconvert_that_hangs_is_stopped_with_a_clear_error(tmp_path: Path, m
     monkeypatch.setattr(mailparser.utils, "_MSGCONVERT_TIMEOUT", 1)
     with pytest.raises(OutlookError, match="msgconvert failed on this .msg file"):
         msg_to_mime(bytes.fromhex("d0cf11e0a1b11ae1") + b"\0" * 600)
+
+
+# A text bounce followed by megabytes of short lines (a pasted original, or padding): the report
+# at the top is still read whole.  (The time these take is measured by benchmarks/run.py.)
+PADDING = [
+    ("quoted lines", b"> a: b\n"),
+    ("separator rules", b"-" * 30 + b"\n"),
+    ("blank-ish lines", b" " * 30 + b"\n"),
+    ("address lines", b"<someone@else.example>: x\n"),
+]
+
+
+@pytest.mark.parametrize("subject", [b"failure notice", b"Fwd: failure notice"])
+@pytest.mark.parametrize("name,line", PADDING, ids=[p[0] for p in PADDING])
+def test_a_report_before_megabytes_of_lines_is_read(subject: bytes, name: str, line: bytes) -> None:
+    report = (b"Hi. This is the qmail-send program at mx.example.org.\nI'm afraid I wasn't able to deliver "
+              b"your message to the following addresses.\nThis is a permanent error; I've given up.\n\n"
+              b"<gone@example.net>:\n192.0.2.5 does not like recipient.\nRemote host said: 550 5.1.1 "
+              b"unknown user\nGiving up on 192.0.2.5.\n\n--- Below this line is a copy of the message.\n\n")
+    if subject.startswith(b"Fwd"):
+        report = (b"please look\n\n---------- Forwarded message ---------\nFrom: MAILER-DAEMON@mx.example.org\n"
+                  b"Subject: failure notice\n\n" + report)
+    raw = (b"From: MAILER-DAEMON@mx.example.org\nTo: me@example.org\nSubject: " + subject +
+           b"\nContent-Type: text/plain\n\n" + report + line * (6_000_000 // len(line)))
+    results = classify(raw)
+    assert [(r.kind, r.recipient, r.status, r.reason) for r in results] == [
+        ("bounce", "gone@example.net", "5.1.1", "userunknown")]

@@ -20,6 +20,10 @@ from .lazyre import lazy_re
 MAX_DEPTH = 12
 MAX_PARTS = 200
 MAX_HEADER_LINES = 2000
+# The readable text the decoders scan is the first 256 KiB of a report's text parts: the failure
+# is in a report's first lines, and what may follow (a pasted original, padding) would only cost
+# line-by-line work on hostile input.
+MAX_TEXT = 256 * 1024
 
 _ENCODED_WORD = lazy_re(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
 _ENCODED_GAP = lazy_re(r"(\?=)\s+(=\?)")
@@ -333,7 +337,7 @@ class Message(Part):
     @cached_property
     def plain_text(self) -> str:
         """The human-readable text of the report: first text parts, no attachments."""
-        return "\n".join(p.text for p in self.text_parts())
+        return "\n".join(p.text[:MAX_TEXT] for p in self.text_parts())[:MAX_TEXT]
 
     def text_parts(self) -> list[Part]:
         """Text parts outside any returned message, plain text preferred over HTML."""

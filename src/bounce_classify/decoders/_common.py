@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 
 from ..lazyre import lazy_re
-from ..message import Headers, Message, decode_header_value
+from ..message import MAX_TEXT, Headers, Message, decode_header_value
 from ..model import Facts, RecipientFacts
 from ..patterns import PatternSet, ci_regex
 
@@ -256,12 +256,13 @@ def html_to_text(text: str) -> str:
 
 
 def body_text(msg: Message) -> str:
-    """Readable text of the report (HTML turned into text when that is all there is)."""
+    """Readable text of the report (HTML turned into text when that is all there is), up to MAX_TEXT."""
     parts = msg.text_parts()
     out = []
     for p in parts:
-        out.append(html_to_text(p.text) if p.content_type == "text/html" else p.text)
-    return "\n".join(out)
+        text = p.text[:MAX_TEXT]
+        out.append(html_to_text(text) if p.content_type == "text/html" else text)
+    return "\n".join(out)[:MAX_TEXT]
 
 
 def summary(headers: Headers | None, with_to: bool = True) -> dict[str, str | None]:
@@ -299,7 +300,7 @@ ORIGINAL_TYPES = ("message/rfc822", "text/rfc822-headers", "message/rfc822-heade
 
 # lines that introduce the returned original inside a plain-text bounce
 TEXT_ORIGINAL_MARKERS = lazy_re(
-    r"^(?:[-=_| ]*(?:This is a copy of the message|Below this line is a copy of the message|"
+    r"^(?:[-=_| ]*+(?:This is a copy of the message|Below this line is a copy of the message|"
     r"Original message(?: headers)? follows|Unsent message (?:below|follows)|Message text follows|Original message|Returned message|"
     r"Undelivered message|Returned mail follows|The original message(?! was received)|Message header follows|Start of returned message|"
     r"original message headers|Included is a copy|Original Message|Message headers follow|"

@@ -32,7 +32,7 @@ def decode_standard(msg: Message, name: str, *, start: re.Pattern[str] | None = 
         m = stop.search(region)
         if m:
             region = region[: m.start()]
-    recipients = scan_recipients(region, sender_addresses(msg))
+    recipients = scan_recipients(region, sender_addresses(msg, text))
     if not recipients:
         recipients = failed_recipients_header(msg, region)
     if not recipients and prefer_text:

@@ -26,7 +26,7 @@ class Generic:
 
     def decode(self, msg: Message) -> Facts | None:
         text = body_text(msg)
-        exclude = sender_addresses(msg)
+        exclude = sender_addresses(msg, text)
         recipients: list[RecipientFacts] = []
         if "recipient:" in text.lower():
             _, recipients = recipients_from_text(text)

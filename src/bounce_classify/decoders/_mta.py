@@ -6,7 +6,7 @@ import re
 
 from ..message import Message
 from ..model import Facts, RecipientFacts
-from ._common import body_text, clean_address, cut_at_original, new_facts, original_from_text
+from ._common import body_text, clean_address, cut_at_original, new_facts, original_from_text, original_part
 from ._signals import mark_delays, sender_addresses
 from ._textscan import attach_commands, error_paragraph, paragraph_with, scan_recipients
 
@@ -32,7 +32,8 @@ def decode_standard(msg: Message, name: str, *, start: re.Pattern[str] | None = 
         m = stop.search(region)
         if m:
             region = region[: m.start()]
-    recipients = scan_recipients(region, sender_addresses(msg, text))
+    original = original_part(msg) or original_from_text(text)
+    recipients = scan_recipients(region, sender_addresses(msg, text, original))
     if not recipients:
         recipients = failed_recipients_header(msg, region)
     if not recipients and prefer_text:
@@ -43,10 +44,7 @@ def decode_standard(msg: Message, name: str, *, start: re.Pattern[str] | None = 
         return None
     attach_commands(recipients, text)
     mark_delays(recipients, cut_at_original(text))
-    facts = new_facts(name, msg, recipients, context=text[:4000])
-    if facts.original_headers is None:
-        facts.original_headers = original_from_text(text)
-    return facts
+    return new_facts(name, msg, recipients, context=text[:4000], original=original)
 
 
 def failed_recipients_header(msg: Message, text: str) -> list[RecipientFacts]:

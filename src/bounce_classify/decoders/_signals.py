@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from ..lazyre import lazy_re
-from ..message import Message
+from ..message import Headers, Message
 from ..model import RecipientFacts
 from ._common import body_text, clean_address, original_from_text, original_part
 
@@ -42,22 +42,24 @@ def looks_like_bounce(msg: Message) -> bool:
     return rp in ("<>", "") and "return-path" in h
 
 
-def sender_addresses(msg: Message, text: str | None = None) -> list[str]:
+def sender_addresses(msg: Message, text: str | None = None, original: Headers | None | bool = True) -> list[str]:
     """Addresses that are not the failed recipient: the bounce's own From and To, then the
     returned original's From, Sender and Return-Path.
 
     The original's sender matters when the bounce went to another address (a VERP or bounce
     mailbox in the return path): a reply quoting the sender ("<sender@x>... Please use the smtp
     server of your ISP") must not read as a second failed recipient.  ``text`` is the report's
-    text when the caller has it at hand.
+    text and ``original`` the original's headers (None: there is none) when the caller has them
+    at hand.
     """
     out = []
     for name in ("from", "to", "return-path", "reply-to"):
         a = clean_address(msg.headers.get(name))
         if a:
             out.append(a)
-    original = original_part(msg) or original_from_text(body_text(msg) if text is None else text)
-    if original is not None:
+    if original is True:
+        original = original_part(msg) or original_from_text(body_text(msg) if text is None else text)
+    if isinstance(original, Headers):
         for name in ("from", "sender", "return-path"):
             a = clean_address(original.get(name))
             if a and a not in out:

@@ -7,7 +7,7 @@ import re
 from ..message import Message
 from ..model import Facts, RecipientFacts
 from ._common import body_text, clean_address, cut_at_original, new_facts, original_from_text, original_part
-from ._signals import mark_delays, sender_addresses
+from ._signals import mark_delays, senders
 from ._textscan import attach_commands, error_paragraph, paragraph_with, scan_recipients
 
 
@@ -33,7 +33,7 @@ def decode_standard(msg: Message, name: str, *, start: re.Pattern[str] | None = 
         if m:
             region = region[: m.start()]
     original = original_part(msg) or original_from_text(text)
-    recipients = scan_recipients(region, sender_addresses(msg, text, original))
+    recipients = scan_recipients(region, senders(msg, original))
     if not recipients:
         recipients = failed_recipients_header(msg, region)
     if not recipients and prefer_text:

@@ -42,24 +42,26 @@ def looks_like_bounce(msg: Message) -> bool:
     return rp in ("<>", "") and "return-path" in h
 
 
-def sender_addresses(msg: Message, text: str | None = None, original: Headers | None | bool = True) -> list[str]:
+def sender_addresses(msg: Message, text: str | None = None) -> list[str]:
+    """``senders`` of a message, finding its returned original (in ``text``, the report's text,
+    when the caller has it at hand)."""
+    return senders(msg, original_part(msg) or original_from_text(body_text(msg) if text is None else text))
+
+
+def senders(msg: Message, original: Headers | None) -> list[str]:
     """Addresses that are not the failed recipient: the bounce's own From and To, then the
-    returned original's From, Sender and Return-Path.
+    returned original's (``original``) From, Sender and Return-Path.
 
     The original's sender matters when the bounce went to another address (a VERP or bounce
     mailbox in the return path): a reply quoting the sender ("<sender@x>... Please use the smtp
-    server of your ISP") must not read as a second failed recipient.  ``text`` is the report's
-    text and ``original`` the original's headers (None: there is none) when the caller has them
-    at hand.
+    server of your ISP") must not read as a second failed recipient.
     """
     out = []
     for name in ("from", "to", "return-path", "reply-to"):
         a = clean_address(msg.headers.get(name))
         if a:
             out.append(a)
-    if original is True:
-        original = original_part(msg) or original_from_text(body_text(msg) if text is None else text)
-    if isinstance(original, Headers):
+    if original is not None:
         for name in ("from", "sender", "return-path"):
             a = clean_address(original.get(name))
             if a and a not in out:

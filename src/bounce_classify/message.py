@@ -20,7 +20,7 @@ from .lazyre import lazy_re
 MAX_DEPTH = 12
 MAX_PARTS = 200
 MAX_HEADER_LINES = 2000
-# The readable text the decoders scan is the first 256 KiB of a report's text parts: the failure
+# The readable text the decoders scan is the first 256 Ki characters of a report's text: the failure
 # is in a report's first lines, and what may follow (a pasted original, padding) would only cost
 # line-by-line work on hostile input.
 MAX_TEXT = 256 * 1024

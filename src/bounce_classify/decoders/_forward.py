@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from ..lazyre import lazy_re
-from ..message import Message, Part
+from ..message import MAX_TEXT, Message, Part
 
 # "Fwd:", "Fw:", and the prefixes of other languages' clients (TR, WG, RV, ENC, VS, VB, VL,
 # PD, Doorst), after a list's [tag] if there is one
@@ -79,7 +79,7 @@ def inline_forward(msg: Message) -> Message | None:
     parts = msg.text_parts()
     if not parts:
         return None
-    text = parts[0].text
+    text = parts[0].text[:MAX_TEXT]
     heading = _HEADING.search(text, 0, _SEARCH)
     if heading is None:
         return None

@@ -28,11 +28,13 @@ CONDITION_KEYS = {
     "kind": "list of record kinds (bounce, delay, feedback, autoreply, delivered)",
     "status": "list of status patterns: exact (5.1.1), or with a trailing * (5.7.*, 4.*)",
     "reply_code": "list of reply-code patterns (550, 55*, 4*)",
-    "diagnostic": "list of phrases, any of which appears in the diagnostic (case-insensitive)",
+    "diagnostic": "list of phrases, any of which appears in the diagnostic (case-insensitive; "
+                  "addresses in it read as <address>)",
     "diagnostic_all": "list of phrases that must all appear in the diagnostic",
     "not_diagnostic": "list of phrases none of which may appear in the diagnostic",
     "text": "list of phrases, any of which appears in the diagnostic or the report's text",
-    "regex": "an RE2 regular expression searched in the diagnostic (case-insensitive)",
+    "regex": "an RE2 regular expression searched in the diagnostic (case-insensitive; addresses in "
+             "it read as <address>)",
     "host": "list of host suffixes matched against the remote MTA, the reporting MTA or hosts in the diagnostic",
     "decoder": "list of decoder names",
     "smtp_command": "list of SMTP commands (CONN, EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA)",

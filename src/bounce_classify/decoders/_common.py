@@ -298,6 +298,11 @@ def _addr_or_text(value: str | None) -> str | None:
 ORIGINAL_TYPES = ("message/rfc822", "text/rfc822-headers", "message/rfc822-headers",
                   "message/global", "message/global-headers")
 
+# "Original message" in the languages of the mail systems and clients met in practice: a
+# bounce's heading over the returned original, and a client's heading over a forwarded message
+ORIGINAL_MESSAGE_NAMES = (r"Message d'origine|Message original|Urspr\u00fcngliche Nachricht|Originalnachricht|"
+                          r"Mensaje original|Mensagem original|Messaggio originale|Oorspronkelijk bericht")
+
 # lines that introduce the returned original inside a plain-text bounce
 TEXT_ORIGINAL_MARKERS = lazy_re(
     r"^(?:[-=_| ]*+(?:This is a copy of the message|Below this line is a copy of the message|"
@@ -305,8 +310,7 @@ TEXT_ORIGINAL_MARKERS = lazy_re(
     r"Undelivered message|Returned mail follows|The original message(?! was received)|Message header follows|Start of returned message|"
     r"original message headers|Included is a copy|Original Message|Message headers follow|"
     r"Original message follows|Your message reads|Here is a copy|The header of the original message|"
-    r"Message d'origine|Message original|Urspr\u00fcngliche Nachricht|Originalnachricht|Mensaje original|"
-    r"Mensagem original|Messaggio originale|Oorspronkelijk bericht|\u5143\u306e\u30e1\u30c3\u30bb\u30fc\u30b8)"
+    + ORIGINAL_MESSAGE_NAMES + r"|\u5143\u306e\u30e1\u30c3\u30bb\u30fc\u30b8)"
     r"|Content-Type: message/rfc822|Original message headers:)",
     re.I | re.M,
 )

@@ -13,6 +13,7 @@ import re
 
 from ..lazyre import lazy_re
 from ..message import MAX_TEXT, Message, Part
+from ._common import ORIGINAL_MESSAGE_NAMES
 
 # "Fwd:", "Fw:", and the prefixes of other languages' clients (TR, WG, RV, ENC, VS, VB, VL,
 # PD, Doorst), after a list's [tag] if there is one
@@ -22,9 +23,8 @@ _FORWARD_SUBJECT = lazy_re(r"^\s*(?:\[[^\]]{0,40}\]\s*)?(?:fwd?|tr|wg|rv|enc|vs|
 _HEADING = lazy_re(
     r"^[ \t>]*+(?:"
     r"-{2,}[ \t]*(?:forwarded message|original message|forwarded e-?mail|weitergeleitete nachricht|"
-    r"urspr\u00fcngliche nachricht|message transf\u00e9r\u00e9|message d'origine|mensaje (?:original|reenviado)|"
-    r"mensagem (?:original|encaminhada)|messaggio (?:originale|inoltrato)|doorgestuurd bericht|"
-    r"oorspronkelijk bericht)[ \t]*-{2,}"
+    r"message transf\u00e9r\u00e9|mensaje reenviado|mensagem encaminhada|messaggio inoltrato|doorgestuurd bericht|"
+    + ORIGINAL_MESSAGE_NAMES + r")[ \t]*-{2,}"
     r"|begin forwarded message:"
     r"|_{20,}"
     r")[ \t]*$", re.I | re.M)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from ..lazyre import lazy_re
 from ..model import RecipientFacts
 from ._common import clean_address, detect_command, first_reply_code, first_status, one_line, strip_dsn_type
@@ -70,9 +72,19 @@ def parse_fields(text: str) -> tuple[dict[str, str], list[dict[str, str]]]:
     return per_message, [b for b in blocks if b]
 
 
+# An rfc822 address the pattern of real ones refuses: a typo ("user@#example.org") or a local
+# name ("root@localhost"). A DSN's recipient field is the envelope as it was, so it is kept.
+_WRITTEN = lazy_re(r"^\s*rfc822\s*;\s*<?([^\s<>@;]{1,128}@[^\s<>@;]{1,255})>?\s*$", re.I)
+
+
+def _as_written(value: str | None) -> str | None:
+    m = _WRITTEN.match(value or "")
+    return m.group(1).lower() if m else None
+
+
 def recipient_from_block(block: dict[str, str]) -> RecipientFacts:
     rcpt = clean_address(block.get("final-recipient")) or clean_address(block.get("original-recipient")) \
-        or clean_address(block.get("x-actual-recipient"))
+        or clean_address(block.get("x-actual-recipient")) or _as_written(block.get("final-recipient"))
     raw_diag = block.get("diagnostic-code") or ""
     diag = one_line(strip_dsn_type(raw_diag))
     extra = one_line(block.get("x400-supplementary-info"))

@@ -64,15 +64,18 @@ _ERROR_WORDS = lazy_re(
 
 class Block:
     """One recipient's lines of text.  ``breaks`` holds len(lines) at each paragraph break;
-    ``listed`` says the address stands in a list under a heading like _LIST_HEADING."""
+    ``listed`` says the address stands in a list under a heading like _LIST_HEADING;
+    ``indent`` is the indentation of the line that opened it with the address, or -1."""
 
-    __slots__ = ("recipient", "lines", "breaks", "listed")
+    __slots__ = ("recipient", "lines", "breaks", "listed", "indent")
 
-    def __init__(self, recipient: str, lines: list[str] | None = None, listed: bool = False) -> None:
+    def __init__(self, recipient: str, lines: list[str] | None = None, listed: bool = False,
+                 indent: int = -1) -> None:
         self.recipient = recipient
         self.lines: list[str] = [] if lines is None else lines
         self.breaks: list[int] = []
         self.listed = listed
+        self.indent = indent
 
     @property
     def text(self) -> str:
@@ -176,7 +179,8 @@ def scan_blocks(text: str, exclude: Iterable[str] = (), rcpt_line: re.Pattern[st
                 if addr and addr not in excluded:
                     after = m.group("after") or ""
                     after = after.lstrip(" .:,;-")
-                    current = Block(addr, [after] if after.strip() else [], listed=under_heading)
+                    current = Block(addr, [after] if after.strip() else [], listed=under_heading,
+                                    indent=len(line) - len(line.lstrip()))
                     blocks.append(current)
                     continue
             elif _has_error(line) and not strict:
@@ -191,8 +195,17 @@ def scan_blocks(text: str, exclude: Iterable[str] = (), rcpt_line: re.Pattern[st
                         current.lines, current.breaks = [], []  # what came between is no error
                     current.lines.append(stripped)
                     continue
+                if len(found) == 1 and current is not None and found[0] != current.recipient \
+                        and 0 <= current.indent < len(line) - len(line.lstrip()):
+                    # indented under the address it is about (Exim: the address at two spaces,
+                    # its reply at four): another address in the reply ("mail for this user
+                    # goes to x@example.org") is part of that reply, not a second recipient
+                    current.lines.append(stripped)
+                    continue
                 if len(found) == 1:
-                    current = Block(found[0], [stripped])
+                    # an error line naming the block's own address is still under that address
+                    indent = current.indent if current is not None and current.recipient == found[0] else -1
+                    current = Block(found[0], [stripped], indent=indent)
                     blocks.append(current)
                     continue
         if current is not None:

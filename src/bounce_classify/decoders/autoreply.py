@@ -14,15 +14,14 @@ from ..model import Facts, RecipientFacts
 from ._common import clean_address, new_facts, one_line
 
 # "Automatic reply" and "out of office" as mail clients title them, in the languages they ship
-# in; some bracket the words ("[Automatyczna odpowied\u017a] Re: ...").
-_SUBJECT = lazy_re(
-    r"^\s*\[?\s*(?:auto(?:matic)?[ -]?(?:reply|response|antwort|r\u00e9ponse)|auto:|out of (?:the )?office|"
-    r"vacation|abwesenheit|absence|r\u00e9ponse automatique|respuesta autom\u00e1tica|"
-    r"resposta autom\u00e1tica|risposta automatica|automatisch antwoord|automatyczna odpowied|"
-    r"automatisk(?:t)? svar|automaattinen vastaus|automatick\u00e1 odpov\u011b\u010f|"
-    r"\u81ea\u52d5\u5fdc\u7b54|\u4e0d\u5728)",
-    re.I,
-)
+# in. Some put the words in brackets before the original subject ("[Automatyczna odpowied\u017a]
+# Re: ..."); a list's tag ("[vacation-club] ...") is not that.
+_WORDS = (r"auto(?:matic)?[ -]?(?:reply|response|antwort|r\u00e9ponse)|auto:|out of (?:the )?office|"
+          r"vacation|abwesenheit|absence|r\u00e9ponse automatique|respuesta autom\u00e1tica|"
+          r"resposta autom\u00e1tica|risposta automatica|automatisch antwoord|automatyczna odpowied|"
+          r"automatisk(?:t)? svar|automaattinen vastaus|automatick\u00e1 odpov\u011b\u010f|"
+          r"\u81ea\u52d5\u5fdc\u7b54|\u4e0d\u5728")
+_SUBJECT = lazy_re(rf"^\s*(?:\[\s*(?:{_WORDS})\w*\s*\]|(?:{_WORDS}))", re.I)
 _DAEMON = lazy_re(r"^(?:mailer-daemon|postmaster|root|double-bounce|mail-daemon)@", re.I)
 
 

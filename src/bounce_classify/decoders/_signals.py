@@ -26,17 +26,21 @@ BOUNCE_SUBJECT = lazy_re(
 )
 
 
+def from_mail_system(msg: Message) -> bool:
+    """The sender is a mail system (MAILER-DAEMON, postmaster, ...) or the subject a bounce's."""
+    h = msg.headers
+    return bool(BOUNCE_SENDER.search(h.decoded("from") or "") or BOUNCE_SUBJECT.search(h.decoded("subject") or ""))
+
+
+def declares_dsn(msg: Message) -> bool:
+    """The message's own Content-Type says it is a delivery status report (RFC 3464 / 6533)."""
+    return msg.content_type == "multipart/report" and \
+        msg.params.get("report-type", "").lower() in ("delivery-status", "global-delivery-status")
+
+
 def looks_like_bounce(msg: Message) -> bool:
     h = msg.headers
-    sender = h.decoded("from") or ""
-    if BOUNCE_SENDER.search(sender):
-        return True
-    if BOUNCE_SUBJECT.search(h.decoded("subject") or ""):
-        return True
-    if "x-failed-recipients" in h:
-        return True
-    if msg.content_type == "multipart/report" and \
-            msg.params.get("report-type", "").lower() in ("delivery-status", "global-delivery-status"):
+    if from_mail_system(msg) or "x-failed-recipients" in h or declares_dsn(msg):
         return True
     rp = (h.get("return-path") or "").strip()
     return rp in ("<>", "") and "return-path" in h

@@ -14,7 +14,7 @@ from ._common import (
     original_part,
 )
 from ._dsn import recipients_from_text
-from ._signals import BOUNCE_SENDER, BOUNCE_SUBJECT, looks_like_bounce, mark_delays, sender_addresses
+from ._signals import declares_dsn, from_mail_system, looks_like_bounce, mark_delays, sender_addresses
 from ._textscan import bare_listed_names, error_paragraph, reporter_domain, scan_recipients
 
 
@@ -48,7 +48,9 @@ class Generic:
                 diag = error_paragraph(text)
                 recipients = [RecipientFacts(recipient=to[0], diagnostic=diag,
                                              evidence=[f"To: {to[0]} (returned original)"])]
-        if not recipients and _declared_report(msg):
+        if not recipients and declares_dsn(msg) and from_mail_system(msg):
+            # a delivery report from a mail system whose parts never arrived ("<<< No Message
+            # Collected >>>"): still a bounce, though nobody can be named
             recipients = [RecipientFacts(recipient=None, diagnostic=error_paragraph(text), evidence=[
                 "Content-Type: multipart/report; report-type=delivery-status, from a mail system, "
                 "but no recipient could be read (a truncated or damaged report)"])]
@@ -59,16 +61,6 @@ class Generic:
         if facts.original_headers is None:
             facts.original_headers = original
         return facts
-
-
-def _declared_report(msg: Message) -> bool:
-    """A message that says it is a delivery report, sent by a mail system: a bounce even when
-    its parts are missing ("<<< No Message Collected >>>") and nobody can be named."""
-    if msg.content_type != "multipart/report" or \
-            msg.params.get("report-type", "").lower() not in ("delivery-status", "global-delivery-status"):
-        return False
-    h = msg.headers
-    return bool(BOUNCE_SENDER.search(h.decoded("from") or "") or BOUNCE_SUBJECT.search(h.decoded("subject") or ""))
 
 
 def _local_users(msg: Message, text: str) -> list[RecipientFacts]:

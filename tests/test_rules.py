@@ -64,7 +64,7 @@ def test_a_users_rule_is_checked_first(tmp_path: Path) -> None:
     assert classify(raw)[0].reason == "mailboxfull"
     r = classify(raw, rules=ruleset([mine]))[0]
     assert (r.reason, r.rule) == ("systemfull", "local.mailbox-full-is-ours")
-    assert r.remediation == "Call the mailhost team about the remote server for full.box@mailhost.example."
+    assert r.remediation == "Call the mailhost team about mx1.mailhost.example for full.box@mailhost.example."
 
 
 def test_hard_bounce_only_for_address_reasons() -> None:

@@ -137,3 +137,62 @@ def test_separator_rules_and_headings_leave_the_diagnostic(diagnostic: str, expe
 
     facts = normalise_recipients(Facts("x", [RecipientFacts(recipient="a@x.example", diagnostic=diagnostic)]))
     assert facts.recipients[0].diagnostic == expected
+
+
+# --- hosts named in a text bounce (decoders._hosts) ---
+
+from bounce_classify.decoders._hosts import remote_host, reporting_host  # noqa: E402
+from bounce_classify.message import Message  # noqa: E402
+
+REMOTE_CASES = [
+    ("Postfix reply", "host mx.shop.example[192.0.2.10] said: 550 5.1.1 no such user (in reply to RCPT TO command)",
+     "mx.shop.example"),
+    ("Postfix connection", "connect to mx.shop.example[192.0.2.10]:25: Connection timed out", "mx.shop.example"),
+    ("Postfix lost connection", "lost connection with mx.shop.example[192.0.2.10] while sending RCPT TO",
+     "mx.shop.example"),
+    ("Exim", "SMTP error from remote mail server after RCPT TO:<a@shop.example>: host mx.shop.example "
+     "[192.0.2.10]: 550 5.1.1 unknown", "mx.shop.example"),
+    ("Exim with only an address", "host 192.0.2.10 [192.0.2.10]: 550 5.1.1 unknown", "192.0.2.10"),
+    ("Sendmail", "... while talking to mx.shop.example.: >>> RCPT To:<a@shop.example> <<< 550 unknown",
+     "mx.shop.example"),
+    ("Exchange", "Remote Server at mx.shop.example (192.0.2.10) returned '550 5.1.1 unknown'", "mx.shop.example"),
+    ("DragonFly", "mx.shop.example [192.0.2.10] did not like our RCPT TO: 550 5.1.1 unknown", "mx.shop.example"),
+    ("MailFoundry", "Server mx.shop.example[192.0.2.10] failed with: 550 No such user here", "mx.shop.example"),
+    ("qmail connected", "Connected to 192.0.2.10 but sender was rejected. Remote host said: 553 denied", "192.0.2.10"),
+    ("qmail gave up", "Remote host said: 550 no mailbox Giving up on 192.0.2.10.", "192.0.2.10"),
+    ("qmail, the first host it names", "192.0.2.10 does not like recipient. Giving up on 192.0.2.99.", "192.0.2.10"),
+    ("the sender's host in a block-list reply", "554 5.7.1 Client host [203.0.113.9] blocked using zen.example",
+     None),
+    ("the sender's host in Postfix's client check",
+     "554 5.7.1 <out.sender.example[203.0.113.9]>: Client host rejected: denied", None),
+    ("no host at all", "550 5.1.1 User unknown", None),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), [c[1:] for c in REMOTE_CASES], ids=[c[0] for c in REMOTE_CASES])
+def test_remote_host(text: str, expected: str | None) -> None:
+    assert remote_host(None, text) == expected
+
+
+REPORTER_CASES = [
+    ("Postfix greeting", [], "This is the mail system at host mx.sender.example.\n\nI'm sorry ...",
+     "mx.sender.example"),
+    ("qmail greeting", [], "Hi. This is the qmail-send program at mail.sender.example.\nI'm afraid ...",
+     "mail.sender.example"),
+    ("Exim's local Received line",
+     ["from mx.relay.example by inbox.sender.example with ESMTP", "from mailnull by out.sender.example with local "
+      "(Exim 4.96) id 1abc"], "This message was created automatically by mail delivery software.",
+     "out.sender.example"),
+    ("a Received line with no client", ["by out.sender.example (Postfix) id 4Z1; Tue, 3 Mar 2026"], "",
+     "out.sender.example"),
+    ("only relays' lines", ["from mx.relay.example (mx.relay.example [192.0.2.1]) by inbox.sender.example"], "",
+     None),
+]
+
+
+@pytest.mark.parametrize(("received", "text", "expected"), [c[1:] for c in REPORTER_CASES],
+                         ids=[c[0] for c in REPORTER_CASES])
+def test_reporting_host(received: list[str], text: str, expected: str | None) -> None:
+    head = "".join(f"Received: {r}\n" for r in received)
+    msg = Message(f"{head}From: MAILER-DAEMON@sender.example\nSubject: x\n\n{text}\n".encode())
+    assert reporting_host(msg, text) == expected

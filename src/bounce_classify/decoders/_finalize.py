@@ -17,6 +17,7 @@ from ._common import (
     one_line,
     summary,
 )
+from ._hosts import remote_host, reporting_host
 
 
 def finalize(facts: Facts, msg: Message) -> Facts:
@@ -25,8 +26,12 @@ def finalize(facts: Facts, msg: Message) -> Facts:
     if facts.original is None and facts.original_headers is not None:
         facts.original = summary(facts.original_headers)
     bounce_date = iso_time(msg.headers.get("date"))
+    if facts.reporting_mta is None:
+        facts.reporting_mta = reporting_host(msg, facts.context or msg.plain_text)
     for r in facts.recipients:
         r.timestamp = r.timestamp or bounce_date
+        if r.remote_mta is None:
+            r.remote_mta = remote_host(r.diagnostic, "\n".join(r.evidence))
     return facts
 
 

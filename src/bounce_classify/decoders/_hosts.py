@@ -1,0 +1,91 @@
+"""The hosts a text bounce names: the server that refused, and the one that wrote the report.
+
+A delivery-status part says both in its Remote-MTA and Reporting-MTA fields.  A bounce
+written only as text says them in its own words, and those words are few and fixed:
+
+- the remote server, where its reply is quoted: Postfix's "host mx.example.org[192.0.2.1]
+  said:" and "connect to mx.example.org[192.0.2.1]:", Exim's "host mx.example.org
+  [192.0.2.1]:", Sendmail's "while talking to mx.example.org.:", Exchange's "Remote server
+  at mx.example.org (192.0.2.1) returned", DragonFly's "mx.example.org [192.0.2.1] did not
+  like our RCPT TO", qmail's "Connected to 192.0.2.1 but ...", "192.0.2.1 does not like recipient." and
+  "Giving up on 192.0.2.1.";
+- the reporting server, in the greeting ("This is the mail system at host mx.example.net.",
+  "This is the qmail-send program at mx.example.net.") or in the Received line the bounce
+  got where it was made ("from mailnull by mx.example.net with local (Exim ...)").
+
+A host a remote quotes about the sender ("Client host [192.0.2.9] blocked", "<out.example.com
+[192.0.2.9]>: Client host rejected") is never taken: every form here names the server that
+spoke, not one it spoke about.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..lazyre import lazy_re
+from ..message import Message
+
+_NAME = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?){1,10}"
+_IP = r"\d{1,3}(?:\.\d{1,3}){3}|(?:IPv6:)?[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}"
+
+_REMOTE = lazy_re(
+    r"\b(?:host|connect to|conversation with|lost connection with)\s+(?P<n1>" + _NAME + r")\s?\[(?P<i1>" + _IP + r")\]"
+    r"|\bwhile talking to\s+(?P<n2>" + _NAME + r")\.?:"
+    r"|\bServer\s+(?P<n3>" + _NAME + r")\s?\[(?P<i3>" + _IP + r")\]\s+failed\b"
+    r"|\bRemote server at\s+(?P<n4>" + _NAME + r")\s*\((?P<i4>" + _IP + r")\)"
+    r"|^(?P<n5>" + _NAME + r")\s?\[(?P<i5>" + _IP + r")\]\s+did not like\b"
+    r"|\b(?:Connected to|Giving up on)\s+(?P<i6>\d{1,3}(?:\.\d{1,3}){3})\b"
+    r"|(?:^|\s)(?P<i7>\d{1,3}(?:\.\d{1,3}){3}) does not like (?:recipient|sender)\b",
+    re.I,
+)
+_REPORTER = lazy_re(
+    r"\bThis is the (?:mail system|qmail-send program|James mail server|\w+ mail system) at (?:host )?"
+    r"(?P<n>" + _NAME + r")\.?(?:\s|$)",
+    re.I,
+)
+# the Received line a bounce gets where it is written: Exim's "from mailnull by HOST with
+# local", DragonFly's "from MAILER-DAEMON id 1 by HOST", Mail.ru's "from mail by HOST with local",
+# and one with no "from" at all (Postfix's "by HOST (Postfix) id ..."), which no client sent
+_MADE_AT = lazy_re(
+    r"^\s*from\s+(?:mailnull|MAILER-DAEMON|mail|Debian-exim|exim)(?:\s+id\s+\S+)?\s+by\s+(?P<n>" + _NAME + r")\b"
+    r"|\bby\s+(?P<m>" + _NAME + r")\s+with\s+local\b"
+    r"|^\s*by\s+(?P<p>" + _NAME + r")\b",
+    re.I,
+)
+_SCAN = 4000  # the hosts stand in the reply or the greeting, near the top
+
+
+def _host(m: re.Match[str]) -> str | None:
+    """The name a match gives, else its address: a name says more to a person than an IP."""
+    groups = m.groupdict()
+    for key in ("n1", "n2", "n3", "n4", "n5", "n", "m", "p"):
+        name = groups.get(key)
+        if name and any(c.isalpha() for c in name):
+            return name.rstrip(".").lower()
+    for key in ("i1", "i3", "i4", "i5", "i6", "i7"):
+        if groups.get(key):
+            return groups[key]
+    return None
+
+
+def remote_host(*texts: str | None) -> str | None:
+    """The server whose reply the text quotes, from the first text that names one."""
+    for text in texts:
+        if text:
+            m = _REMOTE.search(text[:_SCAN])
+            if m:
+                return _host(m)
+    return None
+
+
+def reporting_host(msg: Message, text: str | None) -> str | None:
+    """The server that wrote the bounce, from its greeting or the Received line it made."""
+    if text:
+        m = _REPORTER.search(text[:_SCAN])
+        if m:
+            return _host(m)
+    for value in reversed(msg.headers.get_all("received")[:8]):
+        m = _MADE_AT.search(value[:500])
+        if m:
+            return _host(m)
+    return None

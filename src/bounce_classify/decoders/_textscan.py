@@ -42,12 +42,12 @@ _NOISE_LINE = lazy_re(
     re.I,
 )
 _ERROR_WORDS = lazy_re(
-    r"\b(?:unknown|not found|no such|does not exist|doesn't exist|unavailable|rejected|refused|"
+    r"\b(?:unknown|not found|no such|incorrect|does not exist|doesn't exist|unavailable|rejected|refused|"
     r"denied|failed|failure|error|invalid|disabled|full|quota|blocked|expired|unable|couldn't|"
     r"could not|cannot|can't|timed? ?out|said|too large|exceeded|not (?:a )?valid|spam|policy|"
     r"inactive|suspended|unrouteable|unroutable|undeliverable|permanent|temporary|not listed|"
     r"not a member|no mx record|no mx|blacklisted|blocklisted|denylisted|banned|not allowed|not permitted|did not reach|not reached|exceeds|doesn't have|does not have|not responding|failing|no smtp service|no valid recipients|not be delivered|"
-    r"not known|no longer (?:valid|exists?|in use|active)|did not receive|not (?:yet )?been delivered|did not respond)\b|"
+    r"not known|no longer (?:valid|exists?|in use|active|accepts?)|did not receive|not (?:yet )?been delivered|did not respond)\b|"
     r"(?<![\d.])[45]\d\d(?![\d.])|\b[45]\.\d{1,3}\.\d{1,3}\b|"
     # the same in French, German, Spanish, Portuguese, Italian and Dutch NDRs ...
     r"\b(?:inconnue?|inexistante?|introuvable|invalide|n'existe pas|pleine|d\u00e9sactiv\u00e9|desactive|"
@@ -240,6 +240,14 @@ def block_facts(block: Block) -> RecipientFacts:
         # the verdict is the first paragraph; what follows it says nothing of the failure
         # ("The original message is attached.", "Please try again later.")
         lines = lines[:block.breaks[0]]
+    elif block.breaks and not _has_error("\n".join(lines[:block.breaks[0]])):
+        # the verdict comes after paragraphs that only describe the message ("Size (in
+        # bytes): 1024", then "Error message below: 550 ..."): start at the first that has it
+        bounds = [*block.breaks, len(lines)]
+        first = next((start for start, end in zip(bounds, bounds[1:], strict=False)
+                      if _has_error("\n".join(lines[start:end]))), None)
+        if first is not None:
+            lines = lines[first:]
     diag = one_line("\n".join(lines))
     return RecipientFacts(
         recipient=block.recipient,

@@ -156,6 +156,8 @@ REMOTE_CASES = [
     ("Sendmail", "... while talking to mx.shop.example.: >>> RCPT To:<a@shop.example> <<< 550 unknown",
      "mx.shop.example"),
     ("Exchange", "Remote Server at mx.shop.example (192.0.2.10) returned '550 5.1.1 unknown'", "mx.shop.example"),
+    ("hMailServer", "Error Type: SMTP Remote server (192.0.2.10) issued an error. Remote server replied: 550 no",
+     "192.0.2.10"),
     ("DragonFly", "mx.shop.example [192.0.2.10] did not like our RCPT TO: 550 5.1.1 unknown", "mx.shop.example"),
     ("MailFoundry", "Server mx.shop.example[192.0.2.10] failed with: 550 No such user here", "mx.shop.example"),
     ("qmail connected", "Connected to 192.0.2.10 but sender was rejected. Remote host said: 553 denied", "192.0.2.10"),

@@ -6,9 +6,10 @@ written only as text says them in its own words, and those words are few and fix
 - the remote server, where its reply is quoted: Postfix's "host mx.example.org[192.0.2.1]
   said:" and "connect to mx.example.org[192.0.2.1]:", Exim's "host mx.example.org
   [192.0.2.1]:", Sendmail's "while talking to mx.example.org.:", Exchange's "Remote server
-  at mx.example.org (192.0.2.1) returned", DragonFly's "mx.example.org [192.0.2.1] did not
-  like our RCPT TO", qmail's "Connected to 192.0.2.1 but ...", "192.0.2.1 does not like recipient." and
-  "Giving up on 192.0.2.1.";
+  at mx.example.org (192.0.2.1) returned", hMailServer's "Remote server (192.0.2.1) issued
+  an error.", DragonFly's "mx.example.org [192.0.2.1] did not like our RCPT TO", and qmail's
+  "Connected to 192.0.2.1 but ...", "192.0.2.1 does not like recipient." and "Giving up on
+  192.0.2.1.";
 - the reporting server, in the greeting ("This is the mail system at host mx.example.net.",
   "This is the qmail-send program at mx.example.net.") or in the Received line the bounce
   got where it was made ("from mailnull by mx.example.net with local (Exim ...)").
@@ -35,6 +36,7 @@ _REMOTE = lazy_re(
     r"|\bRemote server at\s+(?P<n4>" + _NAME + r")\s*\((?P<i4>" + _IP + r")\)"
     r"|^(?P<n5>" + _NAME + r")\s?\[(?P<i5>" + _IP + r")\]\s+did not like\b"
     r"|\b(?:Connected to|Giving up on)\s+(?P<i6>\d{1,3}(?:\.\d{1,3}){3})\b"
+    r"|\bRemote server \((?P<i8>" + _IP + r")\) issued\b"
     r"|(?:^|\s)(?P<i7>\d{1,3}(?:\.\d{1,3}){3}) does not like (?:recipient|sender)\b",
     re.I,
 )
@@ -62,7 +64,7 @@ def _host(m: re.Match[str]) -> str | None:
         name = groups.get(key)
         if name and any(c.isalpha() for c in name):
             return name.rstrip(".").lower()
-    for key in ("i1", "i3", "i4", "i5", "i6", "i7"):
+    for key in ("i1", "i3", "i4", "i5", "i6", "i7", "i8"):
         if groups.get(key):
             return groups[key]
     return None

@@ -29,19 +29,27 @@ from ..message import Message
 _NAME = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?){1,10}"
 _IP = r"\d{1,3}(?:\.\d{1,3}){3}|(?:IPv6:)?[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}"
 
-_REMOTE = lazy_re(
-    r"\b(?:host|connect to|conversation with|lost connection with)\s+(?P<n1>" + _NAME + r")\s?\[(?P<i1>" + _IP + r")\]"
-    r"|\bwhile talking to\s+(?P<n2>" + _NAME + r")\.?:"
-    r"|\bServer\s+(?P<n3>" + _NAME + r")\s?\[(?P<i3>" + _IP + r")\]\s+failed\b"
-    r"|\bRemote server at\s+(?P<n4>" + _NAME + r")\s*\((?P<i4>" + _IP + r")\)"
-    r"|^(?P<n5>" + _NAME + r")\s?\[(?P<i5>" + _IP + r")\]\s+did not like\b"
-    r"|\b(?:Connected to|Giving up on)\s+(?P<i6>\d{1,3}(?:\.\d{1,3}){3})\b"
-    r"|\bRemote server \((?P<i8>" + _IP + r")\) issued\b"
-    r"|(?:^|\s)(?P<i7>\d{1,3}(?:\.\d{1,3}){3}) does not like (?:recipient|sender)\b",
+# Each form starts at a fixed cue; the text is searched for the cues with str.find (fast)
+# and a form is matched only where its cue stands.  A cue that follows the host (qmail's
+# "does not like", DragonFly's "did not like") is matched from the line or text start.
+_AFTER_CUE = lazy_re(
+    r"(?:host|connect to|conversation with|lost connection with)\s+(?P<n1>" + _NAME + r")\s?\[(?P<i1>" + _IP + r")\]"
+    r"|while talking to\s+(?P<n2>" + _NAME + r")\.?:"
+    r"|server\s+(?P<n3>" + _NAME + r")\s?\[(?P<i3>" + _IP + r")\]\s+failed\b"
+    r"|remote server at\s+(?P<n4>" + _NAME + r")\s*\((?P<i4>" + _IP + r")\)"
+    r"|(?:connected to|giving up on)\s+(?P<i6>\d{1,3}(?:\.\d{1,3}){3})\b"
+    r"|remote server \((?P<i8>" + _IP + r")\) issued\b",
+    re.I,
+)
+_REMOTE_CUES = ("host ", "connect to", "conversation with", "lost connection with", "while talking to",
+                "server ", "remote server", "connected to", "giving up on")
+_BEFORE_CUE = lazy_re(
+    r"(?P<n5>" + _NAME + r")\s?\[(?P<i5>" + _IP + r")\]\s+did not like\b"
+    r"|(?P<i7>\d{1,3}(?:\.\d{1,3}){3}) does not like (?:recipient|sender)\b",
     re.I,
 )
 _REPORTER = lazy_re(
-    r"\bThis is the (?:mail system|qmail-send program|James mail server|\w+ mail system) at (?:host )?"
+    r"This is the (?:mail system|qmail-send program|James mail server|\w+ mail system) at (?:host )?"
     r"(?P<n>" + _NAME + r")\.?(?:\s|$)",
     re.I,
 )
@@ -49,11 +57,11 @@ _REPORTER = lazy_re(
 # local", DragonFly's "from MAILER-DAEMON id 1 by HOST", Mail.ru's "from mail by HOST with local",
 # and one with no "from" at all (Postfix's "by HOST (Postfix) id ..."), which no client sent
 _MADE_AT = lazy_re(
-    r"^\s*from\s+(?:mailnull|MAILER-DAEMON|mail|Debian-exim|exim)(?:\s+id\s+\S+)?\s+by\s+(?P<n>" + _NAME + r")\b"
-    r"|\bby\s+(?P<m>" + _NAME + r")\s+with\s+local\b"
-    r"|^\s*by\s+(?P<p>" + _NAME + r")\b",
+    r"\s*from\s+(?:mailnull|MAILER-DAEMON|mail|Debian-exim|exim)(?:\s+id\s+\S+)?\s+by\s+(?P<n>" + _NAME + r")\b"
+    r"|\s*by\s+(?P<p>" + _NAME + r")\b",
     re.I,
 )
+_WITH_LOCAL = lazy_re(r"\bby\s+(?P<m>" + _NAME + r")\s+with\s+local\b", re.I)
 _SCAN = 4000  # the hosts stand in the reply or the greeting, near the top
 
 
@@ -70,24 +78,65 @@ def _host(m: re.Match[str]) -> str | None:
     return None
 
 
+def _word_start(text: str, at: int) -> bool:
+    return at == 0 or not (text[at - 1].isalnum() or text[at - 1] == "_")
+
+
+def _remote_in(text: str) -> str | None:
+    text = text[:_SCAN]
+    low = text.lower()
+    best: tuple[int, str] | None = None
+    for cue in _REMOTE_CUES:
+        at = low.find(cue)
+        while at >= 0 and (best is None or at < best[0]):
+            if _word_start(low, at):
+                m = _AFTER_CUE.match(text, at)
+                if m:
+                    host = _host(m)
+                    if host:
+                        best = (at, host)
+                        break
+            at = low.find(cue, at + 1)
+    for cue in ("did not like", "does not like"):
+        at = low.find(cue)
+        if at > 0 and (best is None or at < best[0]):
+            line = low.rfind("\n", 0, at) + 1
+            m = _BEFORE_CUE.match(text, line)
+            if m is None:
+                space = text.rfind(" ", 0, at - 1) + 1
+                m = _BEFORE_CUE.match(text, space)
+            if m:
+                host = _host(m)
+                if host:
+                    best = (m.start(), host)
+    return best[1] if best else None
+
+
 def remote_host(*texts: str | None) -> str | None:
     """The server whose reply the text quotes, from the first text that names one."""
     for text in texts:
         if text:
-            m = _REMOTE.search(text[:_SCAN])
-            if m:
-                return _host(m)
+            host = _remote_in(text)
+            if host:
+                return host
     return None
 
 
 def reporting_host(msg: Message, text: str | None) -> str | None:
     """The server that wrote the bounce, from its greeting or the Received line it made."""
     if text:
-        m = _REPORTER.search(text[:_SCAN])
-        if m:
-            return _host(m)
+        at = text.find("This is the", 0, _SCAN)
+        if at < 0:
+            at = text[:_SCAN].lower().find("this is the")
+        if at >= 0:
+            m = _REPORTER.match(text, at)
+            if m:
+                return _host(m)
     for value in reversed(msg.headers.get_all("received")[:8]):
-        m = _MADE_AT.search(value[:500])
+        head = value[:500]
+        m = _MADE_AT.match(head)
+        if m is None and "with local" in head.lower():
+            m = _WITH_LOCAL.search(head)
         if m:
             return _host(m)
     return None

@@ -12,7 +12,8 @@ from conftest import require_program
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FIELDS = ("kind", "recipient", "status", "reply_code", "reason", "hop", "permanent", "hard_bounce", "decoded_by", "diagnostic",
-          "smtp_command", "rule", "reporting_mta")
+          "smtp_command", "rule", "reporting_mta", "remote_mta")
+KEYS = {"file", "null", "all_recipients", *FIELDS}
 
 
 def _cases():
@@ -41,6 +42,8 @@ def _with_ending(raw: bytes, ending: str) -> bytes:
 def test_fixture_expected(fmt: str, case: dict, ending: str) -> None:
     if case["file"].endswith(".msg"):
         require_program("msgconvert", "it converts Outlook .msg files")
+    unknown = set(case) - KEYS
+    assert not unknown, f"expected.toml names fields this test does not check: {sorted(unknown)}"
     raw = _with_ending((FIXTURES / fmt / case["file"]).read_bytes(), ending)
     results = classify(raw)
     matching = [r for r in results if r.recipient == case.get("recipient")]

@@ -97,11 +97,13 @@ def _bounce(doc: dict[str, Any], mail: dict[str, Any], etype: str) -> Facts:
     b = doc.get("bounce") or {}
     btype, sub = _str(b.get("bounceType")), _str(b.get("bounceSubType"))
     recipients = [_recipient(e, bounceType=btype, bounceSubType=sub) for e in _list(b.get("bouncedRecipients"))]
+    remote = _str(b.get("remoteMtaIp"))  # present when SES reached the remote server
     for r in recipients:
         if r.action is None:
             r.action = "failed"
         if r.diagnostic:
             r.evidence.append(r.diagnostic)
+        r.remote_mta = remote
     return Facts(decoded_by=NAME, recipients=recipients, kind="bounce",
                  reporting_mta=one_line(strip_dsn_type(_str(b.get("reportingMTA")))),
                  timestamp=_str(b.get("timestamp")))
@@ -136,6 +138,7 @@ def _delivery(doc: dict[str, Any], mail: dict[str, Any], etype: str) -> Facts:
         r = _recipient(a)
         r.action, r.diagnostic = "delivered", reply
         r.reply_code = first_reply_code(reply or "")
+        r.remote_mta = _str(d.get("remoteMtaIp"))
         recipients.append(r)
     return Facts(decoded_by=NAME, recipients=recipients, kind="delivered",
                  reporting_mta=_str(d.get("reportingMTA")), timestamp=_str(d.get("timestamp")))

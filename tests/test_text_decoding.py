@@ -185,6 +185,9 @@ REPORTER_CASES = [
      ["from mx.relay.example by inbox.sender.example with ESMTP", "from mailnull by out.sender.example with local "
       "(Exim 4.96) id 1abc"], "This message was created automatically by mail delivery software.",
      "out.sender.example"),
+    ("a Reporting-MTA field in the text", [], "Your message to: a@b.example\n\nReporting-MTA: dns; filter.rcpt.example\n",
+     "filter.rcpt.example"),
+    ("MailMarshal's field in brackets", [], "Reporting-MTA:      <gw.rcpt.example>\n", "gw.rcpt.example"),
     ("a Received line with no client", ["by out.sender.example (Postfix) id 4Z1; Tue, 3 Mar 2026"], "",
      "out.sender.example"),
     ("only relays' lines", ["from mx.relay.example (mx.relay.example [192.0.2.1]) by inbox.sender.example"], "",

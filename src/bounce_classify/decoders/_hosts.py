@@ -11,7 +11,8 @@ written only as text says them in its own words, and those words are few and fix
   "Connected to 192.0.2.1 but ...", "192.0.2.1 does not like recipient." and "Giving up on
   192.0.2.1.";
 - the reporting server, in the greeting ("This is the mail system at host mx.example.net.",
-  "This is the qmail-send program at mx.example.net.") or in the Received line the bounce
+  "This is the qmail-send program at mx.example.net."), in a Reporting-MTA field written into
+  the text, or in the Received line the bounce
   got where it was made ("from mailnull by mx.example.net with local (Exim ...)").
 
 A host a remote quotes about the sender ("Client host [192.0.2.9] blocked", "<out.example.com
@@ -53,6 +54,9 @@ _REPORTER = lazy_re(
     r"(?P<n>" + _NAME + r")\.?(?:\s|$)",
     re.I,
 )
+# a report's fields written into its text rather than a delivery-status part (Barracuda's
+# "Reporting-MTA: dns; host", MailMarshal's "Reporting-MTA:      <host>")
+_REPORTING_FIELD = lazy_re(r"Reporting-MTA:[ \t]*<?(?:dns;[ \t]*)?(?P<n>" + _NAME + r")\b", re.I)
 # the Received line a bounce gets where it is written: Exim's "from mailnull by HOST with
 # local", DragonFly's "from MAILER-DAEMON id 1 by HOST", Mail.ru's "from mail by HOST with local",
 # and one with no "from" at all (Postfix's "by HOST (Postfix) id ..."), which no client sent
@@ -130,6 +134,11 @@ def reporting_host(msg: Message, text: str | None) -> str | None:
             at = text[:_SCAN].lower().find("this is the")
         if at >= 0:
             m = _REPORTER.match(text, at)
+            if m:
+                return _host(m)
+        at = text.find("Reporting-MTA:", 0, _SCAN)
+        if at >= 0:
+            m = _REPORTING_FIELD.match(text, at)
             if m:
                 return _host(m)
     for value in reversed(msg.headers.get_all("received")[:8]):

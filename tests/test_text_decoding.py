@@ -201,3 +201,35 @@ def test_reporting_host(received: list[str], text: str, expected: str | None) ->
     head = "".join(f"Received: {r}\n" for r in received)
     msg = Message(f"{head}From: MAILER-DAEMON@sender.example\nSubject: x\n\n{text}\n".encode())
     assert reporting_host(msg, text) == expected
+
+
+# --- auto-reply subjects, in the languages mail clients title them (decoders.autoreply) ---
+
+from bounce_classify import classify  # noqa: E402
+
+AUTOREPLY_SUBJECTS = [
+    ("English", "Automatic reply: Quarterly figures", True),
+    ("Spanish out of office", "Fuera de la oficina: Quarterly figures", True),
+    ("French out of office", "Absent du bureau : Quarterly figures", True),
+    ("Portuguese out of office", "Fora do escrit\u00f3rio: Quarterly figures", True),
+    ("Italian out of office", "Fuori sede: Quarterly figures", True),
+    ("Dutch absent", "Afwezig: Quarterly figures", True),
+    ("Russian", "\u0410\u0432\u0442\u043e\u043e\u0442\u0432\u0435\u0442: Quarterly figures", True),
+    ("Japanese", "\u81ea\u52d5\u8fd4\u4fe1: Quarterly figures", True),
+    ("Chinese, simplified", "\u81ea\u52a8\u56de\u590d: Quarterly figures", True),
+    ("Chinese, traditional", "\u81ea\u52d5\u56de\u8986: Quarterly figures", True),
+    ("a subject that only mentions an office", "Office hours next week", False),
+    ("a list's tag", "[vacation-club] Trip photos", False),
+]
+
+
+@pytest.mark.parametrize(("subject", "expected"), [c[1:] for c in AUTOREPLY_SUBJECTS],
+                         ids=[c[0] for c in AUTOREPLY_SUBJECTS])
+def test_autoreply_subject(subject: str, expected: bool) -> None:
+    from email.header import Header
+
+    encoded = Header(subject, "utf-8").encode()
+    raw = (f"From: Colleague <colleague@example.org>\nTo: sender@example.com\nSubject: {encoded}\n"
+           "Date: Tue, 3 Mar 2026 10:00:00 +0000\n\nI am away until Monday.\n").encode()
+    kind = classify(raw)[0].kind
+    assert (kind == "autoreply") is expected, kind

@@ -20,7 +20,10 @@ _WORDS = (r"auto(?:matic)?[ -]?(?:reply|response|antwort|r\u00e9ponse)|auto:|out
           r"vacation|abwesenheit|absence|r\u00e9ponse automatique|respuesta autom\u00e1tica|"
           r"resposta autom\u00e1tica|risposta automatica|automatisch antwoord|automatyczna odpowied|"
           r"automatisk(?:t)? svar|automaattinen vastaus|automatick\u00e1 odpov\u011b\u010f|"
-          r"\u81ea\u52d5\u5fdc\u7b54|\u4e0d\u5728")
+          r"fuera de la oficina|absent du bureau|fora do escrit\u00f3rio|fuori (?:sede|ufficio)|afwezig|"
+          r"\u0430\u0432\u0442\u043e\u043e\u0442\u0432\u0435\u0442|"  # Russian
+          r"\u81ea\u52d5\u5fdc\u7b54|\u81ea\u52d5\u8fd4\u4fe1|\u4e0d\u5728|"  # Japanese
+          r"\u81ea\u52a8\u56de\u590d|\u81ea\u52d5\u56de\u8986|\u81ea\u52d5\u56de\u5fa9")  # Chinese
 _SUBJECT = lazy_re(rf"^\s*(?:\[\s*(?:{_WORDS})\w*\s*\]|(?:{_WORDS}))", re.I)
 _DAEMON = lazy_re(r"^(?:mailer-daemon|postmaster|root|double-bounce|mail-daemon)@", re.I)
 

@@ -31,7 +31,9 @@ def finalize(facts: Facts, msg: Message) -> Facts:
     for r in facts.recipients:
         r.timestamp = r.timestamp or bounce_date
         if r.remote_mta is None:
-            r.remote_mta = remote_host(r.diagnostic, "\n".join(r.evidence))
+            # evidence lines can be whole lines of an attachment read as text: the host names
+            # stand near the start of a reply, so each line is read only that far
+            r.remote_mta = remote_host(r.diagnostic, "\n".join(line[:1000] for line in r.evidence[:8]))
     return facts
 
 

@@ -168,6 +168,8 @@ REMOTE_CASES = [
     ("the sender's host in Postfix's client check",
      "554 5.7.1 <out.sender.example[203.0.113.9]>: Client host rejected: denied", None),
     ("no host at all", "550 5.1.1 User unknown", None),
+    ("a letter that lower-cases to two before the host",
+     "\u0130stanbul ofisi: host mx.shop.example[192.0.2.10] said: 550 unknown", "mx.shop.example"),
 ]
 
 

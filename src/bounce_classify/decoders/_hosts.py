@@ -12,8 +12,8 @@ written only as text says them in its own words, and those words are few and fix
   192.0.2.1.";
 - the reporting server, in the greeting ("This is the mail system at host mx.example.net.",
   "This is the qmail-send program at mx.example.net."), in a Reporting-MTA field written into
-  the text, or in the Received line the bounce
-  got where it was made ("from mailnull by mx.example.net with local (Exim ...)").
+  the text, or in the Received line the bounce got where it was made ("from mailnull by
+  mx.example.net with local (Exim ...)").
 
 A host a remote quotes about the sender ("Client host [192.0.2.9] blocked", "<out.example.com
 [192.0.2.9]>: Client host rejected") is never taken: every form here names the server that
@@ -86,9 +86,14 @@ def _word_start(text: str, at: int) -> bool:
     return at == 0 or not (text[at - 1].isalnum() or text[at - 1] == "_")
 
 
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
 def _remote_in(text: str) -> str | None:
     text = text[:_SCAN]
     low = text.lower()
+    if len(low) != len(text):  # a few letters lower-case to two ("İ"): keep the offsets aligned
+        low = text.translate(_ASCII_LOWER)
     best: tuple[int, str] | None = None
     for cue in _REMOTE_CUES:
         at = low.find(cue)

@@ -136,7 +136,7 @@ def reporting_host(msg: Message, text: str | None) -> str | None:
     if text:
         at = text.find("This is the", 0, _SCAN)
         if at < 0:
-            at = text[:_SCAN].lower().find("this is the")
+            at = text[:_SCAN].translate(_ASCII_LOWER).find("this is the")
         if at >= 0:
             m = _REPORTER.match(text, at)
             if m:

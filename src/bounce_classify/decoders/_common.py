@@ -135,6 +135,8 @@ def first_reply_code(text: str | None) -> str | None:
 
 # how a transcript's command words are reported: "RCPT TO" is RCPT
 COMMAND_WORDS = {"RCPT TO": "RCPT", "MAIL FROM": "MAIL", "CONNECT": "CONN"}
+# the commands a client sends, as a session transcript writes them (an alternation for patterns)
+SENT_COMMANDS = r"RCPT TO|MAIL FROM|DATA|EHLO|HELO|STARTTLS|AUTH|BDAT"
 
 
 def command_name(word: str) -> str:

@@ -215,7 +215,8 @@ def scan_blocks(text: str, exclude: Iterable[str] = (), rcpt_line: re.Pattern[st
     return blocks
 
 
-_PARAGRAPH_BREAK = lazy_re(r"\n[ \t]*\n")
+# a paragraph break: one blank line or more, spaces on them too
+_PARAGRAPH_BREAK = lazy_re(r"\n\s*\n")
 _FROM_BEFORE = lazy_re(r"\b(?:mail )?from:?\s*<?$", re.I)
 _CODE = lazy_re(r"(?<![\d.])[45]\d\d(?![\d.])|\b[45]\.\d{1,3}\.\d{1,3}\b")
 
@@ -418,9 +419,6 @@ _NOTICE = lazy_re(r"\b(?:do not|don't|cannot|can't) (?:reply|respond)|unattended
 
 
 _LABELLED_ERROR = lazy_re(r"^[ \t]*(?:Error|Reason|Diagnostic)[ \t]*:[ \t]*(\S[^\n]{0,300})$", re.I | re.M)
-
-
-_BLANK_LINES = lazy_re(r"\n\s*\n")
 _REPLY_OR_STATUS = lazy_re(r"(?<![\d.])[45]\d\d[\s-]|\b[45]\.\d{1,3}\.\d{1,3}\b")
 
 
@@ -431,7 +429,7 @@ def error_paragraph(text: str) -> str | None:
     the failure on a labelled line ("Error: No valid recipients for this MM") instead.
     """
     body = cut_at_original(text)
-    for para in _BLANK_LINES.split(body):
+    for para in _PARAGRAPH_BREAK.split(body):
         if _REPLY_OR_STATUS.search(para):
             return one_line(para)  # _finalize drops a separator heading over it
     for m in _LABELLED_ERROR.finditer(body):

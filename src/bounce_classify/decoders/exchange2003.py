@@ -9,9 +9,12 @@ from ..message import Message
 from ..model import Facts, RecipientFacts
 from ._common import address_in_line, body_text, clean_address, new_facts, one_line, original_from_text
 
-_START = lazy_re(r"did not reach the following recipient\(s\):|The following recipient\(s\) could not be reached:", re.I)
-_HEADINGS = ("did not reach some or all of the intended recipients", "did not reach the following recipient(s):",
-             "the following recipient(s) could not be reached:")
+# the report's opening sentence, then the headings of its list of recipients: any of them
+# identifies the family, and the list starts after a heading
+_OPENING = "did not reach some or all of the intended recipients"
+_LIST_HEADINGS = ("did not reach the following recipient(s):", "the following recipient(s) could not be reached:")
+_HEADINGS = (_OPENING, *_LIST_HEADINGS)
+_START = lazy_re("|".join(re.escape(h) for h in _LIST_HEADINGS), re.I)
 _REASON = lazy_re(r"^\s*(?:(.+?)\s*)?<[^>]*#\s*([245]\.\d{1,3}\.\d{1,3})\s*>?", re.M)
 
 

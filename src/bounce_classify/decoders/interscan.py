@@ -21,10 +21,10 @@ import re
 from ..lazyre import lazy_re
 from ..message import Message
 from ..model import Facts, RecipientFacts
-from ._common import clean_address, command_name, cut_at_original, new_facts, one_line
+from ._common import SENT_COMMANDS, clean_address, command_name, cut_at_original, new_facts, one_line
 
 _SIGNATURE = "InterScan Messaging Security"
-_SENT = lazy_re(r"^\s*Sent <<<\s*(RCPT TO|MAIL FROM|DATA|EHLO|HELO|STARTTLS|AUTH|[A-Z]{4})\b\s*:?\s*<?([^>\s]*)",
+_SENT = lazy_re(r"^\s*Sent <<<\s*(" + SENT_COMMANDS + r"|[A-Z]{4})\b\s*:?\s*<?([^>\s]*)",
                 re.I)
 _RECEIVED = lazy_re(r"^\s*Received >>>\s*(.+)$", re.I)
 _UNABLE = lazy_re(r"(?:Reason:\s*)?(Unable to deliver (?:the )?message to <([^>\s]+)>[^\n]*)", re.I)

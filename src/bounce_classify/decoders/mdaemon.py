@@ -16,6 +16,7 @@ from ..lazyre import lazy_re
 from ..message import Message
 from ..model import Facts, RecipientFacts
 from ._common import (
+    SENT_COMMANDS,
     body_text,
     clean_address,
     command_name,
@@ -29,7 +30,7 @@ _OPENINGS = ("had PERMANENT fatal delivery errors", "has encountered temporary d
 _TRANSCRIPT = "--- Session Transcript ---"
 _END = "--- End Transcript ---"
 _STEP = lazy_re(r"^\s*\w{3} \d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?:\s*")
-_SENT = lazy_re(r"--> (RCPT To|MAIL From|DATA|EHLO|HELO|STARTTLS|AUTH|BDAT)\b:?\s*(.*)", re.I)
+_SENT = lazy_re(r"--> (" + SENT_COMMANDS + r")\b:?\s*(.*)", re.I)
 _REPLY = lazy_re(r"<-- ([245]\d\d)[ -](.*)")
 _CONNECTING = lazy_re(r"Attempting SMTP connection to \[([A-Za-z0-9.-]{1,253}) : \d{1,5}\]", re.I)
 _ENVELOPE_TO = lazy_re(r"\*\s+To:\s*(.+)")

@@ -236,6 +236,25 @@ def test_phrase_conditions_with_the_rule_set_matcher(rule_when: str, diagnostic:
     assert (RuleSet(rules).first_match(ev) is not None) == expected
 
 
+@pytest.mark.parametrize(("patterns", "status", "expected"), [
+    ('["4.7.5*"]', "4.7.500", True),
+    ('["4.7.5*"]', "4.7.599", True),
+    ('["4.7.5*"]', "4.7.5", False),  # the star stands for at least one character
+    ('["4.7.5*"]', "4.7.6", False),
+    ('["5.7.*"]', "5.7.1", True),
+    ('["5.7.*"]', "5.1.1", False),
+    ('["5.7.1", "4.*"]', "5.7.1", True),
+    ('["5.7.1", "4.*"]', "4.2.2", True),
+    ('["5.7.1", "4.*"]', "5.7.12", False),
+])
+def test_status_patterns_match_exactly_or_by_a_non_empty_tail(patterns: str, status: str, expected: bool) -> None:
+    rules = load_rules_text(f'[[rule]]\nid = "x"\nreason = "blocked"\nwhen = {{ status = {patterns} }}\n', "s.toml")
+    ev = Evidence(kind="bounce", status=status, reply_code=None, diagnostic="", text="", hosts=(),
+                  decoder="x", smtp_command=None, action=None, labels={})
+    assert rules[0].matches(ev) == expected
+    assert (RuleSet(rules).first_match(ev) is not None) == expected
+
+
 def test_parsed_rule_files_are_cached_and_a_changed_file_is_read_again(tmp_path: Path) -> None:
     import os
 

@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # typing costs a start-up 2 ms; these names are for annotatio
 
 CONDITION_KEYS = {
     "kind": "list of record kinds (bounce, delay, feedback, autoreply, delivered)",
-    "status": "list of status patterns: exact (5.1.1), or with a trailing * (5.7.*, 4.*)",
+    "status": "list of status patterns: exact (5.1.1), or with a trailing * for one or more characters (5.7.*, 4.7.5*)",
     "reply_code": "list of reply-code patterns (550, 55*, 4*)",
     "diagnostic": "list of phrases, any of which appears in the diagnostic (case-insensitive; "
                   "addresses in it read as <address>)",
@@ -169,10 +169,12 @@ _STATIC_FIELDS = ("kind", "status", "reply_code", "decoder", "smtp_command", "ac
 def _pattern_test(attr: str, patterns: list[str]) -> Callable[[Evidence], bool]:
     exact = {p for p in patterns if not p.endswith("*")}
     prefixes = tuple(p[:-1] for p in patterns if p.endswith("*"))
+    # "*" stands for one or more characters: "4.7.5*" is 4.7.50 to 4.7.599, not 4.7.5 itself.
+    bare = set(prefixes)
 
     def test(ev: Evidence) -> bool:
         v = getattr(ev, attr)
-        return v is not None and (v in exact or (bool(prefixes) and v.startswith(prefixes)))
+        return v is not None and (v in exact or (bool(prefixes) and v.startswith(prefixes) and v not in bare))
 
     return test
 

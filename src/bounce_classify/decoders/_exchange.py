@@ -22,6 +22,13 @@ from ._textscan import attach_diagnostics
 _GENERATING = lazy_re(r"Generating server:\s*(\S+)", re.I)
 _REMOTE_RETURNED = lazy_re(r"Remote Server returned '([^'\n]*(?:'[^'\n]*)*?)'", re.I)
 _HASH_FORM = lazy_re(r"#(?:<[^#>]*#)?\s*([245]\.\d{1,3}\.\d{1,3}[^#]*?|[245]\d\d[^#]*?)\s*##?", re.I)
+# Exchange Online's front end wraps the reply of the server it proxied to:
+#   450 4.7.0 Proxy session setup failed on Frontend with '451 4.4.0 Primary target IP address
+#   responded with: "421 4.4.2 Connection dropped due to SocketError." Attempted failover ...'
+_PROXY = lazy_re(r"^(?:[245]\d\d[ -])?(?:[245]\.\d{1,3}\.\d{1,3}\s+)?proxy session setup failed on \w+ with '(.{1,1000})'",
+                 re.I)
+_RESPONDED = lazy_re(r'responded with:?\s*"([245]\d\d[ -][^"]{1,1000})"', re.I)
+_LEADING_CODES = lazy_re(r"([245]\d\d)[ -](?:([245]\.\d{1,3}\.\d{1,3})\s)?")
 _ADMIN = lazy_re(r"Diagnostic information for administrators:", re.I)
 _DELIVERY_FAILED = lazy_re(
     r"(?:Delivery has failed to these recipients or (?:groups|distribution lists):|"
@@ -34,6 +41,29 @@ def remote_part(diagnostic: str | None) -> str | None:
     if not diagnostic or "->" not in diagnostic:
         return diagnostic
     return diagnostic.split("->", 1)[1].strip() or diagnostic
+
+
+def unwrap_proxy(r: RecipientFacts) -> None:
+    """Replace a front end's "Proxy session setup failed" wrapper by the innermost reply it quotes,
+    whose codes are the real failure's. A wrapper quoted inside another reply (the last error of an
+    expired message) is left alone: there the expiry is the failure."""
+    d = r.diagnostic
+    if not d or "roxy session setup failed" not in d:
+        return
+    m = _PROXY.match(d)
+    if not m:
+        return
+    inner = m.group(1)
+    deeper = _RESPONDED.search(inner)
+    inner = (deeper.group(1) if deeper else inner).strip()
+    codes = _LEADING_CODES.match(inner)
+    if not codes:
+        return
+    r.labels["wrapper"] = d
+    r.diagnostic = inner
+    r.reply_code = codes.group(1)
+    if codes.group(2):
+        r.status = codes.group(2)
 
 
 def decode_exchange(msg: Message, name: str) -> Facts | None:
@@ -49,6 +79,7 @@ def decode_exchange(msg: Message, name: str) -> Facts | None:
             if r.diagnostic and "->" in r.diagnostic:
                 r.labels["wrapper"] = r.diagnostic.split("->", 1)[0].strip()
                 r.diagnostic = remote_part(r.diagnostic)
+            unwrap_proxy(r)
         return facts
     return decode_exchange_text(msg, name, text)
 

@@ -29,6 +29,7 @@ _PROXY = lazy_re(r"^(?:[245]\d\d[ -])?(?:[245]\.\d{1,3}\.\d{1,3}\s+)?proxy sessi
                  re.I)
 _RESPONDED = lazy_re(r'responded with:?\s*"([245]\d\d[ -][^"]{1,1000})"', re.I)
 _LEADING_CODES = lazy_re(r"([245]\d\d)[ -](?:([245]\.\d{1,3}\.\d{1,3})\s)?")
+_SINGLE_LABEL = lazy_re(r"\s*<?([\w.+'=-]{1,64}@[\w-]{1,63})>?\s*$")
 _ADMIN = lazy_re(r"Diagnostic information for administrators:", re.I)
 _DELIVERY_FAILED = lazy_re(
     r"(?:Delivery has failed to these recipients or (?:groups|distribution lists):|"
@@ -95,10 +96,16 @@ def decode_exchange_text(msg: Message, name: str, text: str) -> Facts | None:
         section = section[: stop.start()]
     lines = section.split("\n")
     for i, line in enumerate(lines):
-        m = address_in_line(line)
-        if not m or "Generating server" in line:
+        if "@" not in line or "Generating server" in line:
             continue
-        addr = clean_address(m.group(0))
+        m = address_in_line(line)
+        if m:
+            addr = clean_address(m.group(0))
+        else:
+            # an address typed without its top-level domain, on a line of its own (Exchange
+            # answers it with 5.1.6 "single label domains not accepted")
+            single = _SINGLE_LABEL.match(line, 0, 200)
+            addr = single.group(1).lower() if single else None
         if not addr or any(r.recipient == addr for r in recipients):
             continue
         # the address and the lines under it; an NDR's diagnostic is a line or two, and a window

@@ -235,3 +235,22 @@ def test_autoreply_subject(subject: str, expected: bool) -> None:
            "Date: Tue, 3 Mar 2026 10:00:00 +0000\n\nI am away until Monday.\n").encode()
     kind = classify(raw)[0].kind
     assert (kind == "autoreply") is expected, kind
+
+
+COMMAND_CASES = [
+    ("Postfix RCPT", "host mx.example[192.0.2.1] said: 550 5.1.1 unknown (in reply to RCPT TO command)", "RCPT"),
+    ("Postfix end of DATA", "said: 554 5.7.1 spam (in reply to end of DATA command)", "DATA"),
+    ("Postfix refused greeting", "host mx.example[192.0.2.1] refused to talk to me: 421 Too many connections", "CONN"),
+    ("Exim after MAIL FROM", "SMTP error from remote mail server after MAIL FROM:<a@b.example>: 550 no", "MAIL"),
+    ("Sendmail transcript", ">>> DATA\n<<< 554 5.6.0 malformed", "DATA"),
+    ("qmail sender", "192.0.2.1 does not like sender.", "MAIL"),
+    ("connection refused", "connect to mx.example[192.0.2.1]:25: Connection refused", "CONN"),
+    ("no command named", "550 5.1.1 user unknown", None),
+]
+
+
+@pytest.mark.parametrize(("name", "text", "expected"), COMMAND_CASES, ids=[c[0] for c in COMMAND_CASES])
+def test_the_smtp_command_is_read_from_the_mtas_words(name: str, text: str, expected: str | None) -> None:
+    from bounce_classify.decoders._common import detect_command
+
+    assert detect_command(text) == expected

@@ -50,7 +50,9 @@ class FirstOf:
 # "... (in reply to RCPT TO command)", "after RCPT TO:<...>", ">>> RCPT To:<...>"
 _COMMANDS = (
     (r"\b(?:in reply to|after|while sending|during|at)\s+(?:the\s+)?end of data\b", "DATA"),
-    (r"\b(?:after|during)\s+(?:the\s+)?initial connection\b|\bin reply to (?:the\s+)?(?:initial\s+)?greeting\b", "CONN"),
+    # Postfix's "refused to talk to me": the server's greeting was a refusal
+    (r"\b(?:after|during)\s+(?:the\s+)?initial connection\b|\bin reply to (?:the\s+)?(?:initial\s+)?greeting\b"
+     r"|\brefused to talk to me\b", "CONN"),
     (r"\b(?:in reply to|after|while sending|during|response to|failed at|at)\s+(?:the\s+)?"
      r"(RCPT(?: TO)?|MAIL(?: FROM)?|DATA|EHLO|HELO|STARTTLS|AUTH|BDAT|CONNECT)\b", None),
     (r">>> (RCPT|MAIL|DATA|EHLO|HELO|STARTTLS|AUTH)", None),

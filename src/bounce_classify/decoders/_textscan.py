@@ -195,11 +195,12 @@ def scan_blocks(text: str, exclude: Iterable[str] = (), rcpt_line: re.Pattern[st
                         current.lines, current.breaks = [], []  # what came between is no error
                     current.lines.append(stripped)
                     continue
-                if len(found) == 1 and current is not None and found[0] != current.recipient \
+                if len(found) == 1 and current is not None \
                         and 0 <= current.indent < len(line) - len(line.lstrip()):
                     # indented under the address it is about (Exim: the address at two spaces,
-                    # its reply at four): another address in the reply ("mail for this user
-                    # goes to x@example.org") is part of that reply, not a second recipient
+                    # its reply at four): the address in the reply, another ("mail for this user
+                    # goes to x@example.org") or the same ("after RCPT TO:<addr>:"), is part of
+                    # that reply, not a second recipient, and the lines above it stay
                     current.lines.append(stripped)
                     continue
                 if len(found) == 1:

@@ -255,6 +255,23 @@ def test_status_patterns_match_exactly_or_by_a_non_empty_tail(patterns: str, sta
     assert (RuleSet(rules).first_match(ev) is not None) == expected
 
 
+@pytest.mark.parametrize(("patterns", "host", "expected"), [
+    ('["smtp.sendgrid.net"]', "smtp.sendgrid.net", True),
+    ('["sendgrid.net"]', "smtp.sendgrid.net", True),
+    ('["sendgrid.net"]', "notsendgrid.net", False),  # a suffix is whole labels
+    ('["email-smtp.*.amazonaws.com"]', "email-smtp.eu-west-1.amazonaws.com", True),
+    ('["email-smtp.*.amazonaws.com"]', "inbound-smtp.eu-west-1.amazonaws.com", False),
+    ('["email-smtp.*.amazonaws.com"]', "email-smtp.amazonaws.com", False),  # "*" is one whole label
+    ('["email-smtp.*.amazonaws.com"]', "email-smtp.a.b.amazonaws.com", False),
+    ('["mx.example", "email-smtp.*.amazonaws.com"]', "mx.example", True),
+])
+def test_host_patterns_are_label_suffixes_and_a_star_is_one_label(patterns: str, host: str, expected: bool) -> None:
+    rules = load_rules_text(f'[[rule]]\nid = "x"\nreason = "blocked"\nwhen = {{ host = {patterns} }}\n', "h.toml")
+    ev = Evidence(kind="bounce", status=None, reply_code=None, diagnostic="", text="", hosts=(host,),
+                  decoder="x", smtp_command=None, action=None, labels={})
+    assert rules[0].matches(ev) == expected
+
+
 def test_parsed_rule_files_are_cached_and_a_changed_file_is_read_again(tmp_path: Path) -> None:
     import os
 

@@ -12,6 +12,7 @@ in the input, so no rule can be made to hang on a hostile diagnostic.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterable
 
 import re2
@@ -35,7 +36,8 @@ CONDITION_KEYS = {
     "text": "list of phrases, any of which appears in the diagnostic or the report's text",
     "regex": "an RE2 regular expression searched in the diagnostic (case-insensitive; addresses in "
              "it read as <address>)",
-    "host": "list of host suffixes matched against the remote MTA, the reporting MTA or hosts in the diagnostic",
+    "host": "list of host suffixes matched against the remote MTA, the reporting MTA or hosts in the diagnostic "
+            "(a label may be *, standing for any one label: email-smtp.*.amazonaws.com)",
     "decoder": "list of decoder names",
     "smtp_command": "list of SMTP commands (CONN, EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA)",
     "not_smtp_command": "list of SMTP commands the failure must not be at (an unknown command matches)",
@@ -299,7 +301,17 @@ def _phrase_test(key: str, phrases: tuple[str, ...]) -> Callable[[Evidence], boo
 
 
 def _host_test(suffixes: tuple[str, ...]) -> Callable[[Evidence], bool]:
-    return lambda ev: any(_host_match(h, suffixes) for h in ev.hosts)
+    plain = tuple(s for s in suffixes if "*" not in s)
+    wild = [_wild_host(s) for s in suffixes if "*" in s]
+    if not wild:
+        return lambda ev: any(_host_match(h, plain) for h in ev.hosts)
+    return lambda ev: any(_host_match(h, plain) or any(w.search(h) for w in wild) for h in ev.hosts)
+
+
+def _wild_host(pattern: str) -> re.Pattern[str]:
+    """A host suffix with a "*" label ("email-smtp.*.amazonaws.com"): "*" is one whole label."""
+    labels = [r"[^.]+" if label == "*" else re.escape(label) for label in pattern.split(".")]
+    return re.compile(r"(?:^|\.)" + r"\.".join(labels) + "$")
 
 
 def _member_test(attr: str, wanted: frozenset[str]) -> Callable[[Evidence], bool]:

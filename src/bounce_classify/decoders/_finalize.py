@@ -90,6 +90,8 @@ def normalise_recipients(facts: Facts) -> Facts:
 
 
 _NEXT_SESSION = lazy_re(r"\n[ \t]*(?:" + SESSION_START + r")[^\n]*", re.I)
+# a line that opens with another address in angle brackets: the next recipient's block
+_NEXT_ADDRESS_LINE = lazy_re(r"\n[ \t]*<([^<>\s@]+@[^<>\s]+)>")
 
 
 def _command_near(text: str | None, recipient: str | None) -> str | None:
@@ -107,6 +109,11 @@ def _command_near(text: str | None, recipient: str | None) -> str | None:
     cut = window.find("\n\n\n")
     if cut > 0:
         window = window[:cut]
+    for other in _NEXT_ADDRESS_LINE.finditer(window):
+        # the next recipient's block ("<b@example.org>: host ... said: ..."): its command is its own
+        if other.group(1).lower() != recipient:
+            window = window[:other.start()]
+            break
     for nxt in _NEXT_SESSION.finditer(window):
         # a later session's commands are not this recipient's; its own ">>> RCPT TO:<addr>" is
         if recipient not in nxt.group(0).lower():

@@ -47,7 +47,10 @@ _ERROR_WORDS = lazy_re(
     r"could not|cannot|can't|timed? ?out|said|too large|exceeded|not (?:a )?valid|spam|policy|"
     r"inactive|suspended|unrouteable|unroutable|undeliverable|permanent|temporary|not listed|"
     r"not a member|no mx record|no mx|blacklisted|blocklisted|denylisted|banned|not allowed|not permitted|did not reach|not reached|exceeds|doesn't have|does not have|not responding|failing|no smtp service|no valid recipients|not be delivered|"
-    r"not known|no longer (?:valid|exists?|in use|active|accepts?)|did not receive|not (?:yet )?been delivered|did not respond)\b|"
+    r"not known|no longer (?:valid|exists?|in use|active|accepts?)|did not receive|not (?:yet )?been delivered|did not respond|"
+    r"loops\s+back|mail\s+loop|looping|loop detected|too many hops|hop count|lost\s+connection|"
+    r"connection (?:refused|reset|closed)|not offered|not verified|certificate|starttls|tls is required|"
+    r"does not accept mail|null ?mx|unreachable|no route to host|gr[ae]ylist(?:ed|ing)?|try again later|deferred)\b|"
     r"(?<![\d.])[45]\d\d(?![\d.])|\b[45]\.\d{1,3}\.\d{1,3}\b|"
     # the same in French, German, Spanish, Portuguese, Italian and Dutch NDRs ...
     r"\b(?:inconnue?|inexistante?|introuvable|invalide|n'existe pas|pleine|d\u00e9sactiv\u00e9|desactive|"

@@ -241,6 +241,7 @@ COMMAND_CASES = [
     ("Postfix RCPT", "host mx.example[192.0.2.1] said: 550 5.1.1 unknown (in reply to RCPT TO command)", "RCPT"),
     ("Postfix end of DATA", "said: 554 5.7.1 spam (in reply to end of DATA command)", "DATA"),
     ("Postfix refused greeting", "host mx.example[192.0.2.1] refused to talk to me: 421 Too many connections", "CONN"),
+    ("Exim closed in response to end of data", "Remote host mx.example [192.0.2.1] closed connection in response to end of data", "DATA"),
     ("Exim after MAIL FROM", "SMTP error from remote mail server after MAIL FROM:<a@b.example>: 550 no", "MAIL"),
     ("Sendmail transcript", ">>> DATA\n<<< 554 5.6.0 malformed", "DATA"),
     ("qmail sender", "192.0.2.1 does not like sender.", "MAIL"),

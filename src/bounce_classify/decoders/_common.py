@@ -49,7 +49,7 @@ class FirstOf:
 
 # "... (in reply to RCPT TO command)", "after RCPT TO:<...>", ">>> RCPT To:<...>"
 _COMMANDS = (
-    (r"\b(?:in reply to|after|while sending|during|at)\s+(?:the\s+)?end of data\b", "DATA"),
+    (r"\b(?:in reply to|in response to|after|while sending|during|at)\s+(?:the\s+)?end of data\b", "DATA"),
     # Postfix's "refused to talk to me": the server's greeting was a refusal
     (r"\b(?:after|during)\s+(?:the\s+)?initial connection\b|\bin reply to (?:the\s+)?(?:initial\s+)?greeting\b"
      r"|\brefused to talk to me\b", "CONN"),

@@ -90,8 +90,11 @@ def normalise_recipients(facts: Facts) -> Facts:
 
 
 _NEXT_SESSION = lazy_re(r"\n[ \t]*(?:" + SESSION_START + r")[^\n]*", re.I)
-# a line that opens with another address in angle brackets: the next recipient's block
-_NEXT_ADDRESS_LINE = lazy_re(r"\n[ \t]*<([^<>\s@]+@[^<>\s]+)>")
+# a line that opens with an address ("<b@example.org>: ..." in Postfix, "  b@example.org" in Exim):
+# when it is another recipient's, its block begins there
+# (an address that only continues a wrapped reply, "554 Mail from\n    a@example.org rejected",
+# is neither)
+_NEXT_ADDRESS_LINE = lazy_re(r"\n[ \t]*(?:<([^<>\s@]+@[^<>\s]+)>:|<?([^<>\s@:]+@[^<>\s:]+?)>?[ \t]*(?=\n|$))")
 
 
 def _command_near(text: str | None, recipient: str | None) -> str | None:
@@ -110,8 +113,8 @@ def _command_near(text: str | None, recipient: str | None) -> str | None:
     if cut > 0:
         window = window[:cut]
     for other in _NEXT_ADDRESS_LINE.finditer(window):
-        # the next recipient's block ("<b@example.org>: host ... said: ..."): its command is its own
-        if other.group(1).lower() != recipient:
+        # the next recipient's block: its command is its own
+        if (other.group(1) or other.group(2)).lower() != recipient:
             window = window[:other.start()]
             break
     for nxt in _NEXT_SESSION.finditer(window):

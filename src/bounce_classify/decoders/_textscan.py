@@ -51,7 +51,7 @@ _ERROR_WORDS = lazy_re(
     r"loops\s+back|mail\s+loop|looping|loop detected|too many hops|hop count|lost\s+connection|"
     r"connection (?:refused|reset|closed)|not offered|not verified|certificate|starttls|tls is required|"
     r"does not accept mail|null ?mx|unreachable|no route to host|gr[ae]ylist(?:ed|ing)?|try again later|deferred|"
-    r"non-?existent|too long|forbidden|closed\s+connection|discarded)\b|"
+    r"non-?existent|too long|forbidden|closed\s+connection|discarded|not available)\b|"
     r"(?<![\d.])[45]\d\d(?![\d.])|\b[45]\.\d{1,3}\.\d{1,3}\b|"
     # the same in French, German, Spanish, Portuguese, Italian and Dutch NDRs ...
     r"\b(?:inconnue?|inexistante?|introuvable|invalide|n'existe pas|pleine|d\u00e9sactiv\u00e9|desactive|"

@@ -272,3 +272,28 @@ def test_ses_notifications_as_json_lines_on_stdin() -> None:
     recs = records(p.stdout)
     assert [(r["message"], r["kind"], r["decoded_by"]) for r in recs] == [
         (1, "bounce", "ses-notification"), (2, "feedback", "ses-notification"), (3, "delay", "ses-notification")]
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux) for a device that is always full")
+@pytest.mark.parametrize("fmt", ["jsonl", "json", "csv", "table"])
+@pytest.mark.parametrize("command", [[], ["classify"]], ids=["fast-path", "typer"])
+def test_output_that_cannot_be_written_is_one_line_and_a_failure(fmt: str, command: list[str]) -> None:
+    with open("/dev/full", "wb") as full:
+        p = subprocess.run([*CMD, *command, str(FIXTURES / "postfix/mailbox-full-text.eml"), "--format", fmt],
+                           stdout=full, stderr=subprocess.PIPE, timeout=60)
+    assert p.returncode == 1
+    assert p.stderr.decode() == "bounce-classify: cannot write the results: No space left on device\n"
+
+
+def test_a_reader_that_stops_early_is_not_an_error() -> None:
+    """`bounce-classify … | head`: the results the reader took are all it wanted; exit 0, nothing on stderr."""
+    files = [str(p) for p in sorted(FIXTURES.rglob("*.eml"))]
+    proc = subprocess.Popen([*CMD, *files, "--format", "jsonl", "--jobs", "1"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait(timeout=60) == 0
+    assert json.loads(first)["schema"] == 1 and err == b""
+

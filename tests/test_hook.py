@@ -162,3 +162,45 @@ def test_concurrent_hooks_record_everything_exactly_once(where) -> None:
         assert len(list(led.suppressions())) == 400
     tokens = [json.loads(x)["token"] for x in where["jsonl"].read_text().splitlines()]
     assert len(tokens) == len(set(tokens)) == 400
+
+
+def test_syslog_lines_reach_the_daemon_socket_under_the_mail_facility(monkeypatch) -> None:
+    """A real datagram socket stands in for /dev/log: the record arrives as <22> (mail.info)."""
+    import socket
+    import tempfile
+
+    from bounce_classify import hook as hook_mod
+
+    with tempfile.TemporaryDirectory(dir="/tmp") as d:  # AF_UNIX paths are short
+        path = os.path.join(d, "log")
+        server = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        server.bind(path)
+        server.settimeout(10)
+        monkeypatch.setattr(hook_mod, "SYSLOG_ADDRESS", path)
+        try:
+            hook_mod.setup_logging("syslog")
+            hook_mod.log.info("recipient=%s reason=%s", "a@example.org", "userunknown")
+            line = server.recv(4096).decode()
+        finally:
+            for h in list(hook_mod.log.handlers):
+                h.close()
+                hook_mod.log.removeHandler(h)
+            server.close()
+    assert line.startswith("<22>bounce-classify[")
+    assert "recipient=a@example.org reason=userunknown" in line
+
+
+def test_syslog_without_a_daemon_is_silent(monkeypatch, capsys, tmp_path: Path) -> None:
+    """No syslog daemon (a container): the hook logs nothing, and prints no logging traceback."""
+    from bounce_classify import hook as hook_mod
+
+    monkeypatch.setattr(hook_mod, "SYSLOG_ADDRESS", str(tmp_path / "no-such-socket"))
+    try:
+        hook_mod.setup_logging("syslog")
+        hook_mod.log.info("recipient=%s", "a@example.org")
+        hook_mod.log.error("deadline reached")
+    finally:
+        for h in list(hook_mod.log.handlers):
+            h.close()
+            hook_mod.log.removeHandler(h)
+    assert capsys.readouterr().err == ""

@@ -555,10 +555,19 @@ def ses_smtp_password_cmd(
 
 def main() -> None:
     """The typer application; ``bounce_classify.entry.main`` is the console script."""
+    import errno
+
     try:
         app()
     except BrokenPipeError:
         sys.exit(0)
+    except OSError as exc:
+        # output that cannot be written (a full disk, a file-size limit) is the user's to fix:
+        # one line, not a traceback; anything else is a bug and keeps its traceback
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            raise
+        sys.stderr.write(f"bounce-classify: cannot write: {exc.strerror}\n")
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ DEFAULT_MAX_SIZE = 50 * 1024 * 1024
 DEFAULT_DEADLINE = 30.0
 
 log = logging.getLogger("bounce-classify.hook")
+SYSLOG_ADDRESS = "/dev/log"  # the local syslog daemon's socket
 
 
 class DeadlineReached(Exception):
@@ -156,8 +157,18 @@ def setup_logging(target: str) -> None:
     elif target == "syslog":
         from logging.handlers import SysLogHandler  # it imports socket: only for syslog
 
+        class QuietSysLog(SysLogHandler):
+            """Syslog that says nothing when no daemon listens (a container), as C's syslog() does.
+
+            The handler connects again at each record; when that fails, logging's default is a
+            traceback on stderr, which the MTA would copy into its log or a bounce.
+            """
+
+            def handleError(self, record: logging.LogRecord) -> None:
+                pass
+
         try:
-            handler = SysLogHandler(address="/dev/log", facility=SysLogHandler.LOG_MAIL)
+            handler = QuietSysLog(address=SYSLOG_ADDRESS, facility=SysLogHandler.LOG_MAIL)
         except OSError:
             handler = logging.NullHandler()  # no syslog daemon: stay silent rather than fail
         handler.setFormatter(logging.Formatter("bounce-classify[%(process)d]: %(message)s"))

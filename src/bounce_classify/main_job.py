@@ -80,7 +80,13 @@ def run_classify(paths: Sequence[str] = (), fmt: str | None = None, explain: boo
         def check(item: Any) -> None:
             verify_item(item, verifier)
     chosen = fmt or ("table" if sys.stdout.isatty() else "jsonl")
-    out = renderer_for(chosen, sys.stdout, explain)
+    try:
+        out = renderer_for(chosen, sys.stdout, explain)  # the JSON and CSV formats start writing here
+    except BrokenPipeError:
+        sys.stderr.close()
+        return EXIT_OK
+    except OSError as exc:
+        raise _unwritable(exc) from None
     failed = 0
     s3_progress, bar = _s3_progress(paths)
     n_jobs = jobs or default_jobs(paths)
@@ -109,6 +115,8 @@ def run_classify(paths: Sequence[str] = (), fmt: str | None = None, explain: boo
     except BrokenPipeError:
         sys.stderr.close()
         return EXIT_OK
+    except OSError as exc:
+        raise _unwritable(exc) from None
     finally:
         for s in sinks:
             s.close()
@@ -116,8 +124,19 @@ def run_classify(paths: Sequence[str] = (), fmt: str | None = None, explain: boo
             bar.stop()
         if count is not None:
             count.stop()
-    out.close()
+    try:
+        out.close()  # the table and JSON formats write here
+    except BrokenPipeError:
+        sys.stderr.close()
+        return EXIT_OK
+    except OSError as exc:
+        raise _unwritable(exc) from None
     return EXIT_INPUT_ERROR if failed else EXIT_OK
+
+
+def _unwritable(exc: OSError) -> UsageError:
+    """The results cannot be written (a full disk, a closed descriptor): one line, exit status 1."""
+    return UsageError(f"cannot write the results: {exc.strerror or exc}", EXIT_INPUT_ERROR)
 
 
 def _count_progress(wanted: bool) -> Any:

@@ -255,6 +255,30 @@ def test_status_patterns_match_exactly_or_by_a_non_empty_tail(patterns: str, sta
     assert (RuleSet(rules).first_match(ev) is not None) == expected
 
 
+def test_every_shipped_regex_is_valid_re2() -> None:
+    """The shipped rules compile their regexes when a message first needs one; here, all at once."""
+    from bounce_classify.rules.engine import builtin_phrases, parsed_rule_files, rules_from_data
+
+    checked = 0
+    for name, data in parsed_rule_files():
+        for rule in rules_from_data(data, name, builtin_phrases(), check_regex=True):
+            checked += "regex" in rule.when
+    assert checked >= 10
+
+
+@pytest.mark.parametrize(("diagnostic", "rule_id"), [
+    ("554 dt:spm 163 mx2,qscowac3kex, please see http://mail.163.com/help/help_spam_16.htm", "netease.spam-content"),
+    ("550 mi:spf mx14,qmcowacn please see http://mail.163.com/help/help_spam_16.htm", "netease.spf"),
+])
+def test_a_shipped_regex_is_compiled_when_a_message_first_needs_it(diagnostic: str, rule_id: str) -> None:
+    """Without the phrase set (the first messages of a run), a regex condition compiles and searches."""
+    ev = Evidence(kind="bounce", status=None, reply_code="554", diagnostic=diagnostic, text=diagnostic,
+                  hosts=(), decoder="x", smtp_command="DATA", action="failed", labels={})
+    rule = RuleSet(builtin_rules()).first_match(ev)
+    assert ev.matcher is None
+    assert rule is not None and rule.id == rule_id
+
+
 @pytest.mark.parametrize(("patterns", "host", "expected"), [
     ('["smtp.sendgrid.net"]', "smtp.sendgrid.net", True),
     ('["sendgrid.net"]', "smtp.sendgrid.net", True),
@@ -264,6 +288,10 @@ def test_status_patterns_match_exactly_or_by_a_non_empty_tail(patterns: str, sta
     ('["email-smtp.*.amazonaws.com"]', "email-smtp.amazonaws.com", False),  # "*" is one whole label
     ('["email-smtp.*.amazonaws.com"]', "email-smtp.a.b.amazonaws.com", False),
     ('["mx.example", "email-smtp.*.amazonaws.com"]', "mx.example", True),
+    ('["email-smtp.*.amazonaws.com"]', "out.email-smtp.eu-west-1.amazonaws.com", True),  # still a suffix
+    ('["email-smtp.*.amazonaws.com"]', "email-smtp..amazonaws.com", False),  # an empty label is none
+    ('["*.outlook.com"]', "eur.outlook.com", True),
+    ('["*.outlook.com"]', "outlook.com", False),
 ])
 def test_host_patterns_are_label_suffixes_and_a_star_is_one_label(patterns: str, host: str, expected: bool) -> None:
     rules = load_rules_text(f'[[rule]]\nid = "x"\nreason = "blocked"\nwhen = {{ host = {patterns} }}\n', "h.toml")

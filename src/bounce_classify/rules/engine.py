@@ -12,7 +12,6 @@ in the input, so no rule can be made to hang on a hostile diagnostic.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Iterable
 
 import re2
@@ -203,8 +202,13 @@ def _expand(rule_id: str, key: str, value: Any, phrases: dict[str, list[str]], o
 
 def _compile(rule_id: str, when: dict[str, Any], origin: str, phrases: dict[str, list[str]] | None = None,
              used: set[str] | None = None,
-             required: list[frozenset[str]] | None = None) -> list[Callable[[Evidence], bool]]:
-    """The tests of a rule's conditions: one per key of ``when``, in its order."""
+             required: list[frozenset[str]] | None = None,
+             check_regex: bool = True) -> list[Callable[[Evidence], bool]]:
+    """The tests of a rule's conditions: one per key of ``when``, in its order.
+
+    With ``check_regex`` false a ``regex`` condition is compiled when a message first reaches
+    it (the shipped rules, whose patterns the tests compile; a one-message run reaches few).
+    """
     tests: list[Callable[[Evidence], bool]] = []
     used = set() if used is None else used
     for key, value in when.items():
@@ -215,15 +219,17 @@ def _compile(rule_id: str, when: dict[str, Any], origin: str, phrases: dict[str,
         if key == "regex":
             if not isinstance(value, str):
                 raise RuleError(f"{origin}: rule {rule_id!r}: 'regex' must be a string")
-            try:
-                rx = ci_regex(value)
-            except Exception as exc:  # re2 raises its own error type
-                raise RuleError(f"{origin}: rule {rule_id!r}: regex {value!r} is not valid RE2: {exc}") from exc
+            rx = None
+            if check_regex:
+                try:
+                    rx = ci_regex(value)
+                except Exception as exc:  # re2 raises its own error type
+                    raise RuleError(f"{origin}: rule {rule_id!r}: regex {value!r} is not valid RE2: {exc}") from exc
             key = REGEX_KEY + value
             used.add(key)
             if required is not None:
                 required.append(frozenset((key,)))
-            tests.append(_regex_test(rx, key))
+            tests.append(_regex_test(rx, value, key))
             continue
         if key == "has_status":
             if not isinstance(value, bool):
@@ -265,10 +271,16 @@ def _negated(test: Callable[[Evidence], bool]) -> Callable[[Evidence], bool]:
     return lambda ev: not test(ev)
 
 
-def _regex_test(rx: Any, key: str) -> Callable[[Evidence], bool]:
+def _regex_test(rx: Any, pattern: str, key: str) -> Callable[[Evidence], bool]:
+    compiled = [rx]
+
     def test(ev: Evidence) -> bool:
         found = ev.in_diagnostic()
-        return rx.search(ev.diagnostic) is not None if found is None else key in found
+        if found is not None:
+            return key in found
+        if compiled[0] is None:
+            compiled[0] = ci_regex(pattern)
+        return compiled[0].search(ev.diagnostic) is not None
     return test
 
 
@@ -302,16 +314,25 @@ def _phrase_test(key: str, phrases: tuple[str, ...]) -> Callable[[Evidence], boo
 
 def _host_test(suffixes: tuple[str, ...]) -> Callable[[Evidence], bool]:
     plain = tuple(s for s in suffixes if "*" not in s)
-    wild = [_wild_host(s) for s in suffixes if "*" in s]
+    wild = tuple(tuple(s.split(".")) for s in suffixes if "*" in s)
     if not wild:
         return lambda ev: any(_host_match(h, plain) for h in ev.hosts)
-    return lambda ev: any(_host_match(h, plain) or any(w.search(h) for w in wild) for h in ev.hosts)
+    return lambda ev: any(_host_match(h, plain) or _wild_match(h, wild) for h in ev.hosts)
 
 
-def _wild_host(pattern: str) -> re.Pattern[str]:
-    """A host suffix with a "*" label ("email-smtp.*.amazonaws.com"): "*" is one whole label."""
-    labels = [r"[^.]+" if label == "*" else re.escape(label) for label in pattern.split(".")]
-    return re.compile(r"(?:^|\.)" + r"\.".join(labels) + "$")
+def _wild_match(host: str, patterns: tuple[tuple[str, ...], ...]) -> bool:
+    """Whether ``host`` ends with one of the label patterns, where a "*" label is any one label
+    ("email-smtp.*.amazonaws.com" takes email-smtp.eu-west-1.amazonaws.com, not
+    email-smtp.amazonaws.com nor email-smtp.a.b.amazonaws.com)."""
+    labels = host.split(".")
+    for pattern in patterns:
+        n = len(pattern)
+        if len(labels) < n:
+            continue
+        tail = labels[-n:]
+        if all(p == label or (p == "*" and label) for p, label in zip(pattern, tail, strict=True)):
+            return True
+    return False
 
 
 def _member_test(attr: str, wanted: frozenset[str]) -> Callable[[Evidence], bool]:
@@ -336,7 +357,8 @@ def _check_remediation(rule_id: str, text: str, origin: str) -> None:
                             f"{{{name}}} (known: {', '.join(sorted(PLACEHOLDERS))})")
 
 
-def build_rule(raw: Any, origin: str, position: int, phrases: dict[str, list[str]] | None = None) -> Rule:
+def build_rule(raw: Any, origin: str, position: int, phrases: dict[str, list[str]] | None = None,
+               check_regex: bool = True) -> Rule:
     if not isinstance(raw, dict):
         raise RuleError(f"{origin}: rule #{position} is not a table")
     rule_id = raw.get("id")
@@ -369,7 +391,7 @@ def build_rule(raw: Any, origin: str, position: int, phrases: dict[str, list[str
         _check_remediation(rule_id, remediation, origin)
     used: set[str] = set()
     required: list[frozenset[str]] = []
-    tests = _compile(rule_id, when, origin, phrases, used, required)
+    tests = _compile(rule_id, when, origin, phrases, used, required, check_regex)
     fields = [STATIC_FIELD.get(key) for key in when]
     return Rule(
         id=rule_id.strip(), when=when, reason=reason, hop=hop, fix_owner=owner, permanent=permanent,
@@ -399,13 +421,17 @@ def _file_phrases(data: dict[str, Any], origin: str) -> dict[str, list[str]]:
     return phrases
 
 
-def rules_from_data(data: dict[str, Any], origin: str, shared: dict[str, list[str]] | None = None) -> list[Rule]:
-    """The rules of one parsed file; ``@name`` refers to its own [phrases], then to ``shared``."""
+def rules_from_data(data: dict[str, Any], origin: str, shared: dict[str, list[str]] | None = None,
+                    check_regex: bool = True) -> list[Rule]:
+    """The rules of one parsed file; ``@name`` refers to its own [phrases], then to ``shared``.
+
+    ``check_regex`` false leaves each regex to be compiled when first needed (see _compile).
+    """
     raw_rules = data.get("rule", [])
     if not isinstance(raw_rules, list):
         raise RuleError(f"{origin}: 'rule' must be an array of tables ([[rule]])")
     phrases = {**(shared or {}), **_file_phrases(data, origin)}
-    rules = [build_rule(r, origin, i + 1, phrases) for i, r in enumerate(raw_rules)]
+    rules = [build_rule(r, origin, i + 1, phrases, check_regex) for i, r in enumerate(raw_rules)]
     seen: set[str] = set()
     for r in rules:
         if r.id in seen:
@@ -613,7 +639,8 @@ def builtin_rules() -> list[Rule]:
         shared = builtin_phrases()
         rules: list[Rule] = []
         for name, data in _shipped():
-            rules.extend(rules_from_data(data, name, shared))
+            # the shipped patterns are compiled by the tests (test_rules); here, when first needed
+            rules.extend(rules_from_data(data, name, shared, check_regex=False))
         _BUILTIN = rules
     return _BUILTIN
 

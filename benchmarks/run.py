@@ -6,7 +6,9 @@
 Measures, on this machine:
   (a) whole-corpus throughput: one process over every message file in the corpus;
   (b) single-message latency: `bounce-classify < one.eml`, whole process, median of --runs;
-      and `bounce-classify hook` (the mail-hook path, recording into a ledger);
+      and `bounce-classify hook` (the mail-hook path, recording into a ledger); and again on an
+      interpreter that skips the `.pth` hooks of this machine's site-packages (hookless_python),
+      as a virtual environment does, with Sisimai timed in the same runs;
   (c) peak memory and time on a large generated mbox (--big-mb, default 1024 MB), built by
       repeating corpus messages (kept in benchmarks/data/, not committed);
   (d) --jobs 1 against --jobs N on that archive;
@@ -84,6 +86,38 @@ def command() -> str:
     if not script.exists():
         sys.exit("benchmark: bounce-classify is not installed for this interpreter; run pip install -e . first")
     return str(script)
+
+
+def hookless_python(where: Path) -> str | None:
+    """An interpreter that starts without running the ``.pth`` hooks of this machine's site-packages.
+
+    Python executes ``import`` lines in every ``.pth`` file of site-packages at each start; a
+    hook installed there by the machine's owner (on the machine these figures come from, one
+    that loads certifi) costs every Python process, ours included, its price before any of
+    our code runs.  A virtual environment, where users usually install tools, has none.  This
+    one (``venv --without-pip``) reaches the same installed packages through plain path lines,
+    which Python adds to ``sys.path`` without executing the ``.pth`` files found there.
+    """
+    import sysconfig
+
+    import bounce_classify
+
+    try:
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(where)], check=True,
+                       capture_output=True, timeout=120)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    paths = [str(Path(bounce_classify.__file__).resolve().parent.parent),
+             sysconfig.get_path("purelib"), sysconfig.get_path("platlib")]
+    found = list(where.glob("lib*/python*/site-packages"))
+    if not found:
+        return None
+    (found[0] / "installed-packages.pth").write_text("\n".join(dict.fromkeys(paths)) + "\n")
+    return str(where / "bin" / "python")
+
+
+# what the console script runs (pip's entry-point wrapper), for the interpreter above
+CONSOLE_SCRIPT = "import re, sys\nfrom bounce_classify.entry import main\nsys.exit(main())"
 
 
 def big_mbox(corpus: Path, mb: int) -> tuple[Path, int]:
@@ -186,6 +220,21 @@ def main() -> int:
     if has_sisimai:
         results["(b) sisimai single message ms"] = round(statistics.median(plat) * 1000, 1)
     import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        clean = hookless_python(Path(tmp) / "venv")
+        if clean is not None:
+            lat, plat, bare = [], [], []
+            for _ in range(args.runs):  # interleaved with Sisimai again: the same machine state
+                lat.append(timed([clean, "-c", CONSOLE_SCRIPT], stdin=one))
+                if has_sisimai:
+                    plat.append(timed(sisimai, stdin=one))
+                bare.append(timed([clean, "-c", "pass"]))
+            results["(b) single message ms, Python without the site .pth hooks"] = round(
+                statistics.median(lat) * 1000, 1)
+            if has_sisimai:
+                results["(b) sisimai single message ms (same runs)"] = round(statistics.median(plat) * 1000, 1)
+            results["python -c pass ms, without the site .pth hooks"] = round(statistics.median(bare) * 1000, 1)
 
     with tempfile.TemporaryDirectory() as tmp:
         hook = [command(), "hook", "--log", "none", "--ledger", f"{tmp}/l.sqlite3",

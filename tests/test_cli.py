@@ -162,7 +162,10 @@ def test_classifying_imports_no_heavy_dependency() -> None:
 
 
 _LOADED = """
-import io, json, sys
+import io, json, os, sys
+def _exit(code):  # the main job ends with os._exit (entry.quick_exit): report first
+    raise SystemExit(code)
+os._exit = _exit
 sys.stdin = open(sys.argv[1], encoding="utf-8")
 sys.argv = ["bounce-classify", *sys.argv[2:]]
 out, sys.stdout = sys.stdout, io.StringIO()
@@ -297,3 +300,20 @@ def test_a_reader_that_stops_early_is_not_an_error() -> None:
     assert proc.wait(timeout=60) == 0
     assert json.loads(first)["schema"] == 1 and err == b""
 
+
+@pytest.mark.parametrize("with_thread", [False, True], ids=["exit-handlers", "running-thread"])
+def test_the_fast_exit_still_runs_exit_handlers_and_waits_for_threads(tmp_path: Path, with_thread: bool) -> None:
+    """The main job leaves without the interpreter's teardown, but not without what exit promises:
+    exit handlers run, output is flushed, and a thread still at work is waited for."""
+    marker = tmp_path / "marker"
+    setup = (f"import atexit; atexit.register(lambda: open({str(marker)!r}, 'w').write('atexit'))"
+             if not with_thread else
+             "import threading, time\n"
+             f"def late():\n    time.sleep(0.3)\n    open({str(marker)!r}, 'w').write('thread')\n"
+             "threading.Thread(target=late).start()")
+    code = (f"{setup}\nimport sys\nsys.argv = ['bounce-classify', {str(FIXTURES / 'sendmail/user-unknown.eml')!r}]\n"
+            "from bounce_classify.entry import main\nmain()\n")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert records(p.stdout)[0]["recipient"] == "applicant@jobs.example"
+    assert marker.read_text() == ("thread" if with_thread else "atexit")

@@ -60,6 +60,40 @@ def fast_options(args: list[str]) -> dict[str, object] | None:
     return opts
 
 
+def quick_exit(code: int) -> None:
+    """End the process the way ``sys.exit`` would, without the interpreter's teardown.
+
+    Freeing every module and object at exit costs a one-message run about 4 ms, more than
+    classifying the message.  The main job's only outputs are standard output and standard
+    error, so once the exit handlers have run and both streams are flushed nothing is left
+    that the teardown would save.  While another thread is still running, the ordinary exit
+    waits for it, as Python does.
+    """
+    import os
+
+    threading = sys.modules.get("threading")
+    if threading is not None and threading.active_count() > 1:
+        sys.exit(code)
+    import atexit
+
+    atexit._run_exitfuncs()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader went away (| head): what it read is all it wanted
+        pass
+    except (OSError, ValueError) as exc:  # a full disk, a closed descriptor: say so, and fail
+        try:
+            sys.stderr.write(f"bounce-classify: cannot write the results: {exc}\n")
+        except (OSError, ValueError):
+            pass
+        code = code or 1
+    try:
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+    os._exit(code)
+
+
 def main() -> None:
     args = sys.argv[1:]
     if args[:1] == ["hook"] or "--hook" in args:
@@ -75,7 +109,7 @@ def main() -> None:
         except UsageError as exc:
             sys.stderr.write(f"bounce-classify: {exc}\n")
             code = exc.code
-        sys.exit(code)
+        quick_exit(code)
     from .cli import main as typer_main
 
     typer_main()

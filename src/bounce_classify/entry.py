@@ -83,7 +83,8 @@ def quick_exit(code: int) -> None:
         pass
     except (OSError, ValueError) as exc:  # a full disk, a closed descriptor: say so, and fail
         try:
-            sys.stderr.write(f"bounce-classify: cannot write the results: {exc}\n")
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            sys.stderr.write(f"bounce-classify: cannot write the results: {reason}\n")
         except (OSError, ValueError):
             pass
         code = code or 1

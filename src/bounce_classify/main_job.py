@@ -106,8 +106,13 @@ def run_classify(paths: Sequence[str] = (), fmt: str | None = None, explain: boo
                 where = item.source if not item.message else f"{item.source}#{item.message}"
                 sys.stderr.write(f"bounce-classify: {where}: {item.error}\n")
                 continue
-            for result in item:
-                out.write(result)
+            try:
+                for result in item:
+                    out.write(result)
+            except BrokenPipeError:
+                raise
+            except OSError as exc:
+                raise _unwritable(exc) from None
             record(sinks, item)
     except KeyboardInterrupt:
         out.close()
@@ -115,8 +120,6 @@ def run_classify(paths: Sequence[str] = (), fmt: str | None = None, explain: boo
     except BrokenPipeError:
         sys.stderr.close()
         return EXIT_OK
-    except OSError as exc:
-        raise _unwritable(exc) from None
     finally:
         for s in sinks:
             s.close()

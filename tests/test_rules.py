@@ -16,6 +16,14 @@ from bounce_classify.rules.engine import Evidence, RuleSet, load_rules_file, loa
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
+def evidence(diagnostic: str = "", **fields: object) -> Evidence:
+    """A recipient's evidence: the diagnostic (also the text unless given) and any other fields."""
+    base: dict[str, object] = {"kind": "bounce", "status": None, "reply_code": None, "diagnostic": diagnostic,
+                               "text": diagnostic, "hosts": (), "decoder": "x", "smtp_command": None,
+                               "action": None, "labels": {}}
+    return Evidence(**{**base, **fields})  # type: ignore[arg-type]
+
+
 def test_builtin_rules_load_and_use_the_vocabularies() -> None:
     rules = builtin_rules()
     assert len(rules) > 50
@@ -76,10 +84,7 @@ def test_hard_bounce_only_for_address_reasons() -> None:
 
 def test_regex_on_hostile_input_is_fast_enough_to_finish() -> None:
     rules = load_rules_text('[[rule]]\nid = "x"\nreason = "blocked"\nwhen = { regex = "(a+)+$" }\n', "m.toml")
-    from bounce_classify.rules.engine import Evidence
-
-    ev = Evidence(kind="bounce", status=None, reply_code=None, diagnostic="a" * 50000 + "!", text="",
-                  hosts=(), decoder="x", smtp_command=None, action=None, labels={})
+    ev = evidence("a" * 50000 + "!", text="")
     assert rules[0].matches(ev) is False
 
 
@@ -88,18 +93,14 @@ def test_named_phrase_lists_are_shared_by_rules_of_the_same_file() -> None:
         '[phrases]\nfull = ["mailbox full", "over quota"]\n'
         '[[rule]]\nid = "a"\nreason = "mailboxfull"\nwhen = { diagnostic = "@full" }\n'
         '[[rule]]\nid = "b"\nreason = "systemfull"\nwhen = { diagnostic = ["disk", "@full"] }\n', "mine.toml")
-    from bounce_classify.rules.engine import Evidence
-
-    def ev(diag: str) -> Evidence:
-        return Evidence(kind="bounce", status=None, reply_code=None, diagnostic=diag, text=diag, hosts=(),
-                        decoder="x", smtp_command=None, action=None, labels={})
+    ev = evidence
 
     assert rules[0].matches(ev("user is over quota")) and not rules[0].matches(ev("disk"))
     assert rules[1].matches(ev("mailbox full")) and rules[1].matches(ev("disk"))
 
 
 def test_a_users_file_can_use_the_built_in_phrase_lists_and_its_own_name_wins(tmp_path: Path) -> None:
-    from bounce_classify.rules.engine import Evidence, builtin_phrases
+    from bounce_classify.rules.engine import builtin_phrases
 
     assert "user unknown" in builtin_phrases()["unknown_user"]
     mine = tmp_path / "mine.toml"
@@ -107,10 +108,7 @@ def test_a_users_file_can_use_the_built_in_phrase_lists_and_its_own_name_wins(tm
                     '[[rule]]\nid = "a"\nreason = "userunknown"\nwhen = { diagnostic = "@unknown_user" }\n'
                     '[[rule]]\nid = "b"\nreason = "expired"\nwhen = { diagnostic = "@timed_out" }\n', encoding="utf-8")
     a, b = load_rules_file(mine)
-
-    def ev(diag: str) -> Evidence:
-        return Evidence(kind="bounce", status=None, reply_code=None, diagnostic=diag, text=diag, hosts=(),
-                        decoder="x", smtp_command=None, action=None, labels={})
+    ev = evidence
 
     assert a.matches(ev("550 no such user here")) and not a.matches(ev("mailbox full"))
     assert b.matches(ev("it took ages")) and not b.matches(ev("connection timed out"))
@@ -159,18 +157,13 @@ def test_one_pass_phrase_search_decides_as_testing_each_phrase_does() -> None:
     assert compared >= 25  # every fixture with a recipient
 
 
-def _evidence(diag: str) -> Evidence:
-    return Evidence(kind="bounce", status=None, reply_code=None, diagnostic=diag, text=diag, hosts=(),
-                    decoder="x", smtp_command=None, action=None, labels={})
-
-
 def test_one_message_run_does_not_build_the_phrase_set() -> None:
     """A mail hook judges one or two recipients; building the RE2 set would cost more than it saves."""
     rs = RuleSet(ruleset().rules)
     for _ in range(2):
-        rs.first_match(_evidence("550 5.1.1 user unknown"))
+        rs.first_match(evidence("550 5.1.1 user unknown"))
     assert rs._matcher is None
-    rs.first_match(_evidence("550 5.1.1 user unknown"))
+    rs.first_match(evidence("550 5.1.1 user unknown"))
     assert rs._matcher is not None
 
 
@@ -208,8 +201,8 @@ def test_static_conditions_pick_the_same_rule_as_testing_each_rule() -> None:
     for kind, status, code, decoder, command, action in itertools.product(
             ("bounce", "delay"), (None, "5.1.1", "5.7.1", "4.2.2"), (None, "550"), ("exim", "postfix"),
             (None, "RCPT", "DATA"), (None, "failed")):
-        ev = Evidence(kind=kind, status=status, reply_code=code, diagnostic="", text="", hosts=(),
-                      decoder=decoder, smtp_command=command, action=action, labels={})
+        ev = evidence(kind=kind, status=status, reply_code=code, decoder=decoder, smtp_command=command,
+                      action=action)
         plain = next(r.id for r in rs.rules if r.matches(ev))
         got = rs.first_match(ev)
         assert got is not None and got.id == plain, (kind, status, code, decoder, command, action)
@@ -227,12 +220,8 @@ def test_static_conditions_pick_the_same_rule_as_testing_each_rule() -> None:
     ('{ text = ["relay access denied"] }', "554 relay access denied", True),
 ])
 def test_phrase_conditions_with_the_rule_set_matcher(rule_when: str, diagnostic: str, expected: bool) -> None:
-    from bounce_classify.rules import RuleSet
-    from bounce_classify.rules.engine import Evidence
-
     rules = load_rules_text(f'[[rule]]\nid = "x"\nreason = "blocked"\nwhen = {rule_when}\n', "m.toml")
-    ev = Evidence(kind="bounce", status=None, reply_code=None, diagnostic=diagnostic, text=diagnostic,
-                  hosts=(), decoder="x", smtp_command=None, action=None, labels={})
+    ev = evidence(diagnostic)
     assert (RuleSet(rules).first_match(ev) is not None) == expected
 
 
@@ -249,8 +238,7 @@ def test_phrase_conditions_with_the_rule_set_matcher(rule_when: str, diagnostic:
 ])
 def test_status_patterns_match_exactly_or_by_a_non_empty_tail(patterns: str, status: str, expected: bool) -> None:
     rules = load_rules_text(f'[[rule]]\nid = "x"\nreason = "blocked"\nwhen = {{ status = {patterns} }}\n', "s.toml")
-    ev = Evidence(kind="bounce", status=status, reply_code=None, diagnostic="", text="", hosts=(),
-                  decoder="x", smtp_command=None, action=None, labels={})
+    ev = evidence(status=status)
     assert rules[0].matches(ev) == expected
     assert (RuleSet(rules).first_match(ev) is not None) == expected
 
@@ -272,8 +260,7 @@ def test_every_shipped_regex_is_valid_re2() -> None:
 ])
 def test_a_shipped_regex_is_compiled_when_a_message_first_needs_it(diagnostic: str, rule_id: str) -> None:
     """Without the phrase set (the first messages of a run), a regex condition compiles and searches."""
-    ev = Evidence(kind="bounce", status=None, reply_code="554", diagnostic=diagnostic, text=diagnostic,
-                  hosts=(), decoder="x", smtp_command="DATA", action="failed", labels={})
+    ev = evidence(diagnostic, reply_code="554", smtp_command="DATA", action="failed")
     rule = RuleSet(builtin_rules()).first_match(ev)
     assert ev.matcher is None
     assert rule is not None and rule.id == rule_id
@@ -295,8 +282,7 @@ def test_a_shipped_regex_is_compiled_when_a_message_first_needs_it(diagnostic: s
 ])
 def test_host_patterns_are_label_suffixes_and_a_star_is_one_label(patterns: str, host: str, expected: bool) -> None:
     rules = load_rules_text(f'[[rule]]\nid = "x"\nreason = "blocked"\nwhen = {{ host = {patterns} }}\n', "h.toml")
-    ev = Evidence(kind="bounce", status=None, reply_code=None, diagnostic="", text="", hosts=(host,),
-                  decoder="x", smtp_command=None, action=None, labels={})
+    ev = evidence(hosts=(host,))
     assert rules[0].matches(ev) == expected
 
 

@@ -167,10 +167,8 @@ def setup_logging(target: str) -> None:
             def handleError(self, record: logging.LogRecord) -> None:
                 pass
 
-        try:
-            handler = QuietSysLog(address=SYSLOG_ADDRESS, facility=SysLogHandler.LOG_MAIL)
-        except OSError:
-            handler = logging.NullHandler()  # no syslog daemon: stay silent rather than fail
+        # a Unix-socket address never raises here: the handler connects again at each record
+        handler = QuietSysLog(address=SYSLOG_ADDRESS, facility=SysLogHandler.LOG_MAIL)
         handler.setFormatter(logging.Formatter("bounce-classify[%(process)d]: %(message)s"))
     else:
         handler = logging.FileHandler(target, encoding="utf-8")

@@ -345,6 +345,20 @@ def original_from_text(text: str) -> Headers | None:
     return hdrs if hdrs.fields else None
 
 
+def addressees(original: Headers) -> list[str]:
+    """The returned original's To addresses that can stand for the failed recipient.
+
+    A post to a mailing list is addressed to the list (its ``List-Post`` or ``X-BeenThere``
+    address): the member whose server refused the copy is not named there, so the list's own
+    address is left out rather than reported as the recipient.
+    """
+    to = addresses(original.get("to") or "")
+    if not to:
+        return to
+    lists = set(addresses(" ".join(original.get_all("list-post") + original.get_all("x-beenthere"))))
+    return [a for a in to if a not in lists]
+
+
 def cut_at_original(text: str) -> str:
     m = TEXT_ORIGINAL_MARKERS.search(text)
     return text[: m.start()] if m else text

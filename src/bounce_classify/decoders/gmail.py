@@ -7,7 +7,15 @@ import re
 from ..lazyre import lazy_re
 from ..message import Message
 from ..model import Facts, RecipientFacts
-from ._common import body_text, clean_address, cut_at_original, new_facts, one_line, original_from_text
+from ._common import (
+    addressees,
+    body_text,
+    clean_address,
+    cut_at_original,
+    new_facts,
+    one_line,
+    original_from_text,
+)
 from ._textscan import attach_diagnostics
 
 _RESPONSE = lazy_re(
@@ -58,8 +66,7 @@ class Gmail:
             rcpts = [a for a in (clean_address(m.group(1)) for m in _TO_LINE.finditer(text)) if a]
         original = original_from_text(text)
         if not rcpts and original is not None:
-            a = clean_address(original.get("to"))
-            rcpts = [a] if a else []
+            rcpts = addressees(original)[:1]
         if not rcpts:
             return None
         action = "delayed" if _DELAY.search(text[:3000]) else None

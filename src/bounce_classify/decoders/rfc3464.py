@@ -7,7 +7,15 @@ import re
 from ..lazyre import lazy_re
 from ..message import Message
 from ..model import Facts, RecipientFacts
-from ._common import addresses, body_text, cut_at_original, new_facts, one_line, original_part, strip_dsn_type
+from ._common import (
+    addressees,
+    body_text,
+    cut_at_original,
+    new_facts,
+    one_line,
+    original_part,
+    strip_dsn_type,
+)
 from ._dsn import recipients_from_text
 from ._signals import sender_addresses
 from ._textscan import (
@@ -74,7 +82,7 @@ def _fill_unreadable_recipients(recipients: list[RecipientFacts], human: str, ms
     if not candidates:
         original = original_part(msg)
         if original is not None:
-            candidates = addresses(original.get("to") or "")
+            candidates = addressees(original)
     candidates = [c for c in dict.fromkeys(candidates) if c not in known]
     if len(candidates) == 1:
         missing[0].recipient = candidates[0]

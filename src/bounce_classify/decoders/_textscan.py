@@ -180,6 +180,12 @@ def scan_blocks(text: str, exclude: Iterable[str] = (), rcpt_line: re.Pattern[st
             m = rcpt_line.match(line)
             if m:
                 addr = clean_address(m.group(1))
+                if addr and current is not None and current.lines and addr == current.recipient \
+                        and 0 <= current.indent < len(line) - len(line.lstrip()):
+                    # a wrapped reply whose next line opens with the block's own address
+                    # ("(addr:blocked)" under Postfix's "<addr>: host ... said:") goes on
+                    current.lines.append(stripped)
+                    continue
                 if addr and addr not in excluded:
                     after = m.group("after") or ""
                     after = after.lstrip(" .:,;-")

@@ -180,10 +180,12 @@ def scan_blocks(text: str, exclude: Iterable[str] = (), rcpt_line: re.Pattern[st
             m = rcpt_line.match(line)
             if m:
                 addr = clean_address(m.group(1))
-                if addr and current is not None and current.lines and addr == current.recipient \
-                        and 0 <= current.indent < len(line) - len(line.lstrip()):
-                    # a wrapped reply whose next line opens with the block's own address
-                    # ("(addr:blocked)" under Postfix's "<addr>: host ... said:") goes on
+                if addr and current is not None and current.lines and not current.breaks \
+                        and 0 <= current.indent < len(line) - len(line.lstrip()) \
+                        and (addr == current.recipient or "in reply to" not in current.lines[-1].lower()):
+                    # a wrapped reply whose next line, indented under the address it is about,
+                    # opens with an address: its own ("(addr:blocked)" under Postfix's "<addr>:
+                    # host ... said:") or the sender's ("<sender>: Sender address rejected")
                     current.lines.append(stripped)
                     continue
                 if addr and addr not in excluded:

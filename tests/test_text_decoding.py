@@ -255,3 +255,29 @@ def test_the_smtp_command_is_read_from_the_mtas_words(name: str, text: str, expe
     from bounce_classify.decoders._common import detect_command
 
     assert detect_command(text) == expected
+
+
+# --- the addresses a report can name that are not the failed recipient (decoders._signals) ---
+
+SENDER_CASES = [
+    # (id, bounce header lines, original header lines, an address that must be among them)
+    ("the report's To", "To: bounces@mailer.example\n", "", "bounces@mailer.example"),
+    ("Delivered-To: the envelope sender the report went back to",
+     "To: Orders <orders@shop.example>\nDelivered-To: bounces+7@mailer.shop.example\n", "",
+     "bounces+7@mailer.shop.example"),
+    ("X-Original-To", "To: orders@shop.example\nX-Original-To: bounce-77@lists.shop.example\n", "",
+     "bounce-77@lists.shop.example"),
+    ("Envelope-To (Exim)", "To: orders@shop.example\nEnvelope-to: vrp-9@shop.example\n", "", "vrp-9@shop.example"),
+    ("the original's Return-Path", "To: orders@shop.example\n", "Return-Path: <srs0=ab@fwd.example>\n",
+     "srs0=ab@fwd.example"),
+]
+
+
+@pytest.mark.parametrize(("bounce", "original", "expected"), [c[1:] for c in SENDER_CASES],
+                         ids=[c[0] for c in SENDER_CASES])
+def test_senders_name_where_the_report_went(bounce: str, original: str, expected: str) -> None:
+    from bounce_classify.decoders._signals import senders
+
+    msg = Message(f"From: MAILER-DAEMON@relay.example\n{bounce}Subject: failure notice\n\nx\n".encode())
+    orig = Message(f"{original}From: orders@shop.example\n\nbody\n".encode()).headers if original else None
+    assert expected in senders(msg, orig)

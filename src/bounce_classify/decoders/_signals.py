@@ -53,17 +53,19 @@ def sender_addresses(msg: Message, text: str | None = None) -> list[str]:
 
 
 def senders(msg: Message, original: Headers | None) -> list[str]:
-    """Addresses that are not the failed recipient: the bounce's own From and To, then the
-    returned original's (``original``) From, Sender and Return-Path.
+    """Addresses that are not the failed recipient: the bounce's own From and To, the address
+    it was delivered to (Delivered-To, X-Original-To, Envelope-To: the envelope sender the
+    report went back to, or whoever it was forwarded to), then the returned original's
+    (``original``) From, Sender and Return-Path.
 
     The original's sender matters when the bounce went to another address (a VERP or bounce
     mailbox in the return path): a reply quoting the sender ("<sender@x>... Please use the smtp
     server of your ISP") must not read as a second failed recipient.
     """
     out = []
-    for name in ("from", "to", "return-path", "reply-to"):
+    for name in ("from", "to", "return-path", "reply-to", "delivered-to", "x-original-to", "envelope-to"):
         a = clean_address(msg.headers.get(name))
-        if a:
+        if a and a not in out:
             out.append(a)
     if original is not None:
         for name in ("from", "sender", "return-path"):

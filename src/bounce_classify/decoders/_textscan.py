@@ -198,8 +198,14 @@ def scan_blocks(text: str, exclude: Iterable[str] = (), rcpt_line: re.Pattern[st
             elif _has_error(line) and not strict:
                 # "... not accepting mail from list@example.org:" names the sender, not a recipient
                 found = [a for a in (clean_address(x.group(0)) for x in ADDRESS.finditer(line)
-                                     if not _FROM_BEFORE.search(line, 0, x.start())) if a]
+                                     if not _FROM_BEFORE.search(line, 0, x.start())
+                                     and not _SENDER_AFTER.match(line, x.end())) if a]
                 found = [a for a in found if a not in excluded]
+                if found and current is not None and _QUOTED_REPLY.match(line):
+                    # qmail's "Remote host said: 550 <addr>: ..." under "<rcpt>:" quotes the
+                    # server's reply about the block's recipient, whatever address it names
+                    current.lines.append(stripped)
+                    continue
                 if len(found) == 1 and found[0] in aliases:
                     # an error that names the alias the sender wrote belongs to its expansion
                     current = aliases[found[0]]
@@ -231,6 +237,9 @@ def scan_blocks(text: str, exclude: Iterable[str] = (), rcpt_line: re.Pattern[st
 # a paragraph break: one blank line or more, spaces on them too
 _PARAGRAPH_BREAK = lazy_re(r"\n\s*\n")
 _FROM_BEFORE = lazy_re(r"\b(?:mail )?from:?\s*<?$", re.I)
+_QUOTED_REPLY = lazy_re(r"\s*remote host said:", re.I)
+# "<addr>: Sender address rejected", "<addr>... Sender domain must exist": the sender's address
+_SENDER_AFTER = lazy_re(r"[>\s:.,]*sender\b", re.I)
 _CODE = lazy_re(r"(?<![\d.])[45]\d\d(?![\d.])|\b[45]\.\d{1,3}\.\d{1,3}\b")
 
 

@@ -44,16 +44,18 @@ class Generic:
         if not recipients and original is not None:
             # a bounce that names nobody ("Delivery report unavailable", an empty DSN): the
             # returned original's single To is whom it was for
-            to = [a for a in addressees(original) if a not in exclude]
+            named = addressees(original)
+            to = [a for a in named if a not in exclude]
             if len(set(to)) == 1:
                 diag = error_paragraph(text)
                 recipients = [RecipientFacts(recipient=to[0], diagnostic=diag,
                                              evidence=[f"To: {to[0]} (returned original)"])]
-            elif not to and addresses(original.get("to") or ""):
+            elif not named and addresses(original.get("to") or ""):
                 # a list post came back: To names the list, and the member is not named
                 recipients = [RecipientFacts(recipient=None, diagnostic=error_paragraph(text), evidence=[
-                    f"To: {original.get('to')} is the mailing list's own address (List-Post of the "
-                    "returned original); the member whose server refused the copy is not named"])]
+                    f"To: {original.get('to')} is the mailing list's own address (the returned "
+                    "original's List-Post or X-BeenThere); the member whose server refused the copy "
+                    "is not named"])]
         if not recipients and declares_dsn(msg) and from_mail_system(msg):
             # a delivery report from a mail system whose parts never arrived ("<<< No Message
             # Collected >>>"): still a bounce, though nobody can be named

@@ -288,17 +288,25 @@ def test_output_that_cannot_be_written_is_one_line_and_a_failure(fmt: str, comma
     assert p.stderr.decode() == "bounce-classify: cannot write the results: No space left on device\n"
 
 
-def test_a_reader_that_stops_early_is_not_an_error() -> None:
-    """`bounce-classify … | head`: the results the reader took are all it wanted; exit 0, nothing on stderr."""
-    files = [str(p) for p in sorted(FIXTURES.rglob("*.eml"))]
-    proc = subprocess.Popen([*CMD, *files, "--format", "jsonl", "--jobs", "1"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+READER_STOPS_CASES = [
+    # (what is run, a key its first JSON line has)
+    pytest.param([*(str(p) for p in sorted(FIXTURES.rglob("*.eml"))), "--format", "jsonl", "--jobs", "1"],
+                 "schema", id="main-job"),
+    pytest.param(["rules", "--format", "jsonl"], "id", id="rules-listing"),
+]
+
+
+@pytest.mark.parametrize(("args", "key"), READER_STOPS_CASES)
+def test_a_reader_that_stops_early_is_not_an_error(args: list[str], key: str) -> None:
+    """`bounce-classify … | head`: the lines the reader took are all it wanted; exit 0, nothing on
+    stderr, for the main job and for a sub-command alike."""
+    proc = subprocess.Popen([*CMD, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdout is not None and proc.stderr is not None
     first = proc.stdout.readline()
     proc.stdout.close()
     err = proc.stderr.read()
-    assert proc.wait(timeout=60) == 0
-    assert json.loads(first)["schema"] == 1 and err == b""
+    assert proc.wait(timeout=60) == 0, err
+    assert key in json.loads(first) and err == b""
 
 
 @pytest.mark.parametrize("with_thread", [False, True], ids=["exit-handlers", "running-thread"])

@@ -39,6 +39,18 @@ class _DefaultToClassify(TyperGroup):
             args = ["classify", *args]
         return super().parse_args(ctx, args)
 
+    def invoke(self, ctx):
+        # click turns a closed pipe into exit status 1; a reader that stopped early (| head)
+        # is not a failure, so it leaves the command as its own exception (see ``main``)
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            raise _ReaderGone() from None
+
+
+class _ReaderGone(Exception):
+    """Standard output's reader went away before the command finished writing."""
+
 
 app = typer.Typer(cls=_DefaultToClassify, help=MAIN_HELP, add_completion=False, no_args_is_help=False,
                   context_settings={"help_option_names": ["-h", "--help"]}, rich_markup_mode=None)
@@ -559,7 +571,15 @@ def main() -> None:
 
     try:
         app()
-    except BrokenPipeError:
+    except (BrokenPipeError, _ReaderGone):
+        # what the reader took is all it wanted; point stdout at nothing so the exit's own
+        # flush of the unread rest cannot complain
+        import os
+
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
         sys.exit(0)
     except OSError as exc:
         # output that cannot be written (a full disk, a file-size limit) is the user's to fix:

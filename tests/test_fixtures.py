@@ -11,8 +11,8 @@ from bounce_classify import classify
 from conftest import require_program
 
 FIXTURES = Path(__file__).parent / "fixtures"
-FIELDS = ("kind", "recipient", "status", "reply_code", "reason", "hop", "permanent", "hard_bounce", "decoded_by", "diagnostic",
-          "smtp_command", "rule", "reporting_mta", "remote_mta")
+FIELDS = ("kind", "recipient", "status", "reply_code", "reason", "hop", "fix_owner", "permanent", "hard_bounce", "decoded_by",
+          "diagnostic", "smtp_command", "rule", "reporting_mta", "remote_mta")
 KEYS = {"file", "null", "all_recipients", *FIELDS}
 
 

@@ -4,7 +4,8 @@ The report says the message was removed from the queue, then quotes the SMTP ses
 "--- Session Transcript ---" and "--- End Transcript ---", one line per step.  Each line opens
 with the time ("Mon 2026-03-09 07:15:01.310: "), then an arrow for what was sent ("-->
 RCPT To:<addr>") or received ("<-- 550 5.1.1 ..."); "Attempting SMTP connection to [host :
-25]" names the remote server.  A refusal of RCPT is that recipient's; a refusal of anything
+25]" names the remote server.  Older releases write the same steps bare, without the time or
+the arrows.  A refusal of RCPT is that recipient's; a refusal of anything
 else (the greeting, MAIL, DATA) is every recipient of the session.
 """
 
@@ -30,8 +31,9 @@ _OPENINGS = ("had PERMANENT fatal delivery errors", "has encountered temporary d
 _TRANSCRIPT = "--- Session Transcript ---"
 _END = "--- End Transcript ---"
 _STEP = lazy_re(r"^\s*\w{3} \d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?:\s*")
-_SENT = lazy_re(r"--> (" + SENT_COMMANDS + r")\b:?\s*(.*)", re.I)
-_REPLY = lazy_re(r"<-- ([245]\d\d)[ -](.*)")
+# Older releases (3.x) write the steps without times or arrows: " RCPT To:<addr>", " 552 ...".
+_SENT = lazy_re(r"(?:--> )?(" + SENT_COMMANDS + r")\b:?\s*(.*)", re.I)
+_REPLY = lazy_re(r"(?:<-- )?([245]\d\d)[ -](.*)")
 _CONNECTING = lazy_re(r"Attempting SMTP connection to \[([A-Za-z0-9.-]{1,253}) : \d{1,5}\]", re.I)
 _ENVELOPE_TO = lazy_re(r"\*\s+To:\s*(.+)")
 _MAX_STEPS = 2000  # a transcript is a few dozen lines; past this it is not one

@@ -305,7 +305,10 @@ ORIGINAL_TYPES = ("message/rfc822", "text/rfc822-headers", "message/rfc822-heade
 # "Original message" in the languages of the mail systems and clients met in practice: a
 # bounce's heading over the returned original, and a client's heading over a forwarded message
 ORIGINAL_MESSAGE_NAMES = (r"Message d'origine|Message original|Urspr\u00fcngliche Nachricht|Originalnachricht|"
-                          r"Mensaje original|Mensagem original|Messaggio originale|Oorspronkelijk bericht")
+                          r"Mensaje original|Mensagem original|Messaggio originale|Oorspronkelijk bericht|"
+                          # Exchange's heading over the original's headers, in its other languages
+                          r"En-t\u00eates de message d'origine|Encabezados del mensaje original|"
+                          r"Cabe\u00e7alhos originais da mensagem|Intestazioni originali del messaggio")
 
 # lines that introduce the returned original inside a plain-text bounce
 TEXT_ORIGINAL_MARKERS = lazy_re(

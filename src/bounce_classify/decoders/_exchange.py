@@ -19,9 +19,13 @@ from ._common import (
 )
 from ._textscan import attach_diagnostics
 
-_GENERATING = lazy_re(r"Generating server:\s*(\S+)", re.I)
+# The NDR's headings as Exchange writes them in English and in its other common languages.
+_GENERATING = lazy_re(r"(?:Generating server|Serveur de g\u00e9n\u00e9ration|Generierender Server|Generando servidor|"
+                      r"Servidor de gera\u00e7\u00e3o|Server di generazione)\s*:\s*(\S+)", re.I)
 _REMOTE_RETURNED = lazy_re(r"Remote Server returned '([^'\n]*(?:'[^'\n]*)*?)'", re.I)
 _HASH_FORM = lazy_re(r"#(?:<[^#>]*#)?\s*([245]\.\d{1,3}\.\d{1,3}[^#]*?|[245]\d\d[^#]*?)\s*##?", re.I)
+# The remote server that gave the reply, when Exchange names it before the "#": "mx.example #550 ..."
+_HASH_HOST = lazy_re(r"(?:^|\s)([a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63}){1,10})\s+#\s*[245]", re.I)
 # Exchange Online's front end wraps the reply of the server it proxied to:
 #   450 4.7.0 Proxy session setup failed on Frontend with '451 4.4.0 Primary target IP address
 #   responded with: "421 4.4.2 Connection dropped due to SocketError." Attempted failover ...'
@@ -30,7 +34,13 @@ _PROXY = lazy_re(r"^(?:[245]\d\d[ -])?(?:[245]\.\d{1,3}\.\d{1,3}\s+)?proxy sessi
 _RESPONDED = lazy_re(r'responded with:?\s*"([245]\d\d[ -][^"]{1,1000})"', re.I)
 _LEADING_CODES = lazy_re(r"([245]\d\d)[ -](?:([245]\.\d{1,3}\.\d{1,3})\s)?")
 _SINGLE_LABEL = lazy_re(r"\s*<?([\w.+'=-]{1,64}@[\w-]{1,63})>?\s*$")
-_ADMIN = lazy_re(r"Diagnostic information for administrators:", re.I)
+_ADMIN = lazy_re(r"(?:Diagnostic information for administrators|Informations de diagnostic pour les administrateurs|"
+                 r"Diagnoseinformationen f\u00fcr Administratoren|Informazioni di diagnostica per gli amministratori|"
+                 r"Informaci\u00f3n de diagn\u00f3stico para administradores|"
+                 r"Informa\u00e7\u00f5es de diagn\u00f3stico para administradores)\s*:", re.I)
+_ORIGINAL_HEADERS = lazy_re(r"Original message headers:|En-t\u00eates de message d'origine\s*:|"
+                            r"Urspr\u00fcngliche Nachrichtenkopfzeilen:|Encabezados del mensaje original:|"
+                            r"Cabe\u00e7alhos originais da mensagem:|Intestazioni originali del messaggio:", re.I)
 _DELIVERY_FAILED = lazy_re(
     r"(?:Delivery has failed to these recipients or (?:groups|distribution lists):|"
     r"rejected your message to the following e-?mail addresses:|"
@@ -91,12 +101,12 @@ def decode_exchange_text(msg: Message, name: str, text: str) -> Facts | None:
     tail = text[admin.end():] if admin else ""
     recipients: list[RecipientFacts] = []
     section = tail or head
-    stop = re.search(r"Original message headers:", section, re.I)
+    stop = _ORIGINAL_HEADERS.search(section)
     if stop:
         section = section[: stop.start()]
     lines = section.split("\n")
     for i, line in enumerate(lines):
-        if "@" not in line or "Generating server" in line:
+        if "@" not in line or _GENERATING.search(line):
             continue
         m = address_in_line(line)
         if m:
@@ -120,7 +130,9 @@ def decode_exchange_text(msg: Message, name: str, text: str) -> Facts | None:
             diag = hh.group(1)
         if diag is None and admin is None:
             continue
+        host = _HASH_HOST.search(window) if hh and not rr else None
         recipients.append(RecipientFacts(recipient=addr, diagnostic=one_line(remote_part(diag)),
+                                         remote_mta=host.group(1).lower() if host else None,
                                          evidence=[ln for ln in lines[i: i + 6] if ln.strip()]))
     if not recipients:
         m = _DELIVERY_FAILED.search(head)

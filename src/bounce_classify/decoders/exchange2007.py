@@ -14,7 +14,8 @@ _SUBJECT = lazy_re(r"^(?:Undeliverable|Non remis|Non recapitabile|Onbestelbaar|N
                       r"Unzustellbar|No se puede entregar|Olevererbart|Impossible de remettre|Delivery Status)", re.I)
 _BODY = ci_regex(r"Diagnostic information for administrators|Delivery has failed to these recipients|"
                    r"Generating server:|Informations de diagnostic pour les administrateurs|"
-                   r"Diagnoseinformationen für Administratoren|Informazioni di diagnostica per gli amministratori")
+                   r"Diagnoseinformationen für Administratoren|Informazioni di diagnostica per gli amministratori|"
+                   r"Información de diagnóstico para administradores|Informações de diagnóstico para administradores")
 
 
 class Exchange2007:

@@ -8,11 +8,17 @@ from ..lazyre import lazy_re
 from ..message import Message
 from ..model import Facts
 from ..patterns import ci_regex
+from ._common import body_text
 from ._mta import decode_standard
 
 _BODY = ci_regex(r"-----\s*Transcript of session follows\s*-----|The original message was received at")
+# "... while talking to mx.example.org.:" opens each SMTP session of the transcript
+_TALKING = lazy_re(r"^\.\.\. while talking to\s+([A-Za-z0-9][A-Za-z0-9.-]{0,252}?)\.?:[ \t]*$", re.I | re.M)
 _START = lazy_re(r"-----\s*The following addresses? (?:had|has) (?:permanent fatal errors|"
                     r"transient non-fatal errors)\s*-----|-----\s*Transcript of session follows\s*-----", re.I)
+
+
+_TRANSCRIPT_SCAN = 50_000  # a transcript stands near the top; an attachment read as text does not
 
 
 class Sendmail:
@@ -25,7 +31,36 @@ class Sendmail:
         return bool(_BODY.search(msg.plain_text[:3000]))
 
     def decode(self, msg: Message) -> Facts | None:
-        return decode_standard(msg, self.name, start=_START)
+        facts = decode_standard(msg, self.name, start=_START)
+        if facts is not None and any(r.remote_mta is None for r in facts.recipients):
+            _hosts_from_transcript(facts, body_text(msg))
+        return facts
+
+
+def _hosts_from_transcript(facts: Facts, text: str) -> None:
+    """The remote server of each recipient a delivery-status part left without Remote-MTA: the
+    transcript's session that names the recipient; else the last session with a host in the
+    recipient's domain; else the one host whose sessions name no recipient at all (a refusal of
+    MAIL or of the greeting, at a smarthost, is every recipient's sent there)."""
+    text = text[:_TRANSCRIPT_SCAN]
+    found = [(m.start(), m.group(1).rstrip(".").lower()) for m in _TALKING.finditer(text)]
+    if not found:
+        return
+    low = text.lower()
+    named = [r.recipient for r in facts.recipients if r.recipient]
+    # each session's host and text, up to the next session
+    sessions = [(name, low[at: found[i + 1][0] if i + 1 < len(found) else len(low)])
+                for i, (at, name) in enumerate(found)]
+    anonymous = {name for name, block in sessions if not any(a in block for a in named)}
+    for r in facts.recipients:
+        if r.remote_mta is not None or not r.recipient:
+            continue
+        host = next((name for name, block in sessions if r.recipient in block), None)
+        if host is None:
+            domain = r.recipient.rpartition("@")[2]
+            inside = [name for name, _ in sessions if name == domain or name.endswith("." + domain)]
+            host = inside[-1] if inside else (next(iter(anonymous)) if len(anonymous) == 1 else None)
+        r.remote_mta = host
 
 
 DECODER = Sendmail()

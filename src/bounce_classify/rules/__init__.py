@@ -56,8 +56,21 @@ def evidence_for(facts: Facts, r: RecipientFacts, kind: str) -> Evidence:
         decoder=facts.decoded_by,
         smtp_command=r.smtp_command,
         action=r.action,
-        labels=r.labels,
+        labels=_with_derived_labels(r),
     )
+
+
+def _with_derived_labels(r: RecipientFacts) -> dict[str, str]:
+    """The decoder's labels, plus ``remote_mta: recipient-domain`` when the server that replied
+    has a name inside the recipient's domain (the recipient's own server, not a relay between)."""
+    host, recipient = r.remote_mta, r.recipient
+    if not host or not recipient or "remote_mta" in r.labels:
+        return r.labels
+    domain = recipient.rpartition("@")[2].lower()
+    host = host.lower().rstrip(".")
+    if domain and "." in domain and (host == domain or host.endswith("." + domain)):
+        return {**r.labels, "remote_mta": "recipient-domain"}
+    return r.labels
 
 
 class _Blank(dict[str, str]):

@@ -42,7 +42,8 @@ CONDITION_KEYS = {
     "not_smtp_command": "list of SMTP commands the failure must not be at (an unknown command matches)",
     "not_status": "list of status patterns the status must not match (a missing status matches)",
     "action": "list of DSN actions",
-    "label": "table of provider label name -> list of values (e.g. bounceSubType)",
+    "label": "table of provider label name -> list of values (e.g. bounceSubType); the label remote_mta is "
+             "recipient-domain when the server that replied has a name inside the recipient's domain",
     "has_status": "true/false: the bounce carried an enhanced status code",
 }
 DECISION_KEYS = {"reason", "hop", "fix_owner", "permanent", "remediation"}

@@ -17,7 +17,6 @@ _TALKING = lazy_re(r"^\.\.\. while talking to\s+([A-Za-z0-9][A-Za-z0-9.-]{0,252}
 _START = lazy_re(r"-----\s*The following addresses? (?:had|has) (?:permanent fatal errors|"
                     r"transient non-fatal errors)\s*-----|-----\s*Transcript of session follows\s*-----", re.I)
 
-
 _TRANSCRIPT_SCAN = 50_000  # a transcript stands near the top; an attachment read as text does not
 
 

@@ -37,6 +37,15 @@ def test_dash_reads_stdin_too() -> None:
     assert json.loads(p.stdout)[0]["reason"] == "blocked"
 
 
+def test_a_folder_with_no_messages_says_so_and_is_not_an_error(tmp_path: Path) -> None:
+    (tmp_path / "Maildir" / "cur").mkdir(parents=True)
+    (tmp_path / "Maildir" / "new").mkdir()
+    (tmp_path / "Maildir" / "tmp").mkdir()
+    p = run([str(tmp_path / "Maildir"), "--format", "jsonl"])
+    assert p.returncode == 0 and p.stdout == b""
+    assert p.stderr.decode() == f"bounce-classify: no messages found in {tmp_path / 'Maildir'}\n"
+
+
 def test_mbox_is_recognised_by_content(tmp_path: Path) -> None:
     box = mailbox.mbox(tmp_path / "archive.txt")
     for rel in ("postfix/mailbox-full-text.eml", "exim/unrouteable.eml", "not-bounce/normal-mail.eml"):

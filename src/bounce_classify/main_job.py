@@ -97,8 +97,10 @@ def run_classify(paths: Sequence[str] = (), fmt: str | None = None, explain: boo
         stream = classify_paths(paths, stdin=sys.stdin.buffer, rules=ruleset,
                                 original_headers=original_header, check=check, s3_progress=s3_progress)
     count = _count_progress(bar is None and n_jobs > 1)
+    seen = 0
     try:
         for item in stream:
+            seen += 1
             if count is not None:
                 count()
             if isinstance(item, Failure):
@@ -127,6 +129,10 @@ def run_classify(paths: Sequence[str] = (), fmt: str | None = None, explain: boo
             bar.stop()
         if count is not None:
             count.stop()
+    if not seen and paths:
+        # an empty folder or archive is no error, but a run that read nothing says so
+        named = ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+        sys.stderr.write(f"bounce-classify: no messages found in {named}\n")
     try:
         out.close()  # the table and JSON formats write here
     except BrokenPipeError:

@@ -102,15 +102,24 @@ def addresses(text: str) -> list[str]:
     return [a for a in (clean_address(m.group(0)) for m in ADDRESS.finditer(text)) if a]
 
 
+def _own_words(text: str) -> str:
+    """The reply without a callout report it quotes: Exim's "Called: <ip> Sent: RCPT TO:<a>
+    Response: 550 5.1.1 ..." is the called server's reply, and its status is not this one's."""
+    called = text.find("Called:")
+    if called > 0 and "Response:" in text[called:]:
+        return text[:called]
+    return text
+
+
 def first_status(text: str | None) -> str | None:
     if not text:
         return None
-    m = STATUS.search(text)
+    m = STATUS.search(_own_words(text))
     return f"{m.group(1)}.{int(m.group(2))}.{int(m.group(3))}" if m else None
 
 
 def all_statuses(text: str) -> list[str]:
-    return [f"{m.group(1)}.{int(m.group(2))}.{int(m.group(3))}" for m in STATUS.finditer(text)]
+    return [f"{m.group(1)}.{int(m.group(2))}.{int(m.group(3))}" for m in STATUS.finditer(_own_words(text))]
 
 
 # A line that opens an SMTP session, or a command within one, in a transcript

@@ -306,3 +306,24 @@ def test_parsed_rule_files_are_cached_and_a_changed_file_is_read_again(tmp_path:
         assert [name for name, _ in parsed_rule_files(tmp_path)] == ["10-mine.toml", "20-more.toml"]
     finally:
         os.chmod(tmp_path / "__pycache__", 0o700)
+
+
+@pytest.mark.parametrize(("remote_mta", "recipient", "expected"), [
+    ("mail.fabrikam.example", "it@fabrikam.example", True),  # a name inside the domain
+    ("fabrikam.example", "it@fabrikam.example", True),
+    ("MX1.Fabrikam.Example.", "it@fabrikam.example", True),  # case and the root dot
+    ("fabrikam-example.mail.protection.outlook.com", "it@fabrikam.example", True),  # Microsoft 365's MX
+    ("fabrikam-co-uk.mail.protection.outlook.com", "it@fabrikam.co.uk", True),
+    ("fabrikam.example.in.filter.example", "it@fabrikam.example", True),  # domain in front
+    ("notfabrikam.example", "it@fabrikam.example", False),  # a suffix is whole labels
+    ("eur01-db5.mail.protection.outlook.com", "it@fabrikam.example", False),  # another tenant's
+    ("aspmx.l.google.com", "it@fabrikam.example", False),  # a shared MX names no domain
+    ("fabrikamexample.mail.example", "it@fabrikam.example", False),  # no dash: not a dashed name
+    ("mail.fabrikam.example", "it@localhost", False),  # a dotless domain is never matched
+])
+def test_the_recipient_domain_label_holds_for_the_domains_own_servers(
+        remote_mta: str, recipient: str, expected: bool) -> None:
+    from bounce_classify.model import RecipientFacts
+    from bounce_classify.rules import _with_derived_labels
+    labels = _with_derived_labels(RecipientFacts(recipient=recipient, remote_mta=remote_mta))
+    assert (labels.get("remote_mta") == "recipient-domain") == expected

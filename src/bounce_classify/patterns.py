@@ -26,11 +26,21 @@ def ci_regex(pattern: str) -> Any:
     return re2.compile(pattern, _CI)
 
 
+# An RE2 set builds its DFA lazily, within a memory budget; past the budget it throws the states
+# away and starts again, over and over.  The rules' set of 1,160 phrases outgrew the default
+# 8 MB (measured: 16 ms instead of 3.3 ms for the corpus's 1,351 searches, with no more resident
+# memory used at 64 MB, since the budget is a ceiling and not an allocation).
+_SET_MEMORY = 64 << 20
+
+
 class PatternSet:
     """Several patterns searched in one pass; ``matching`` gives the indices of those that occur."""
 
     def __init__(self, patterns: Iterable[str], case_sensitive: bool = True) -> None:
-        self._set = re2.Set.SearchSet(re2.Options() if case_sensitive else _CI)
+        options = re2.Options()
+        options.case_sensitive = case_sensitive
+        options.max_mem = _SET_MEMORY
+        self._set = re2.Set.SearchSet(options)
         for p in patterns:
             self._set.Add(p)
         self._set.Compile()

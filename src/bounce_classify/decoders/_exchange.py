@@ -17,22 +17,22 @@ from ._common import (
     one_line,
     original_from_text,
 )
+from ._signals import mark_delays
 from ._textscan import attach_diagnostics
 
 # The NDR's headings as Exchange writes them in English and in its other common languages.
 _GENERATING = lazy_re(r"(?:Generating server|Serveur de g\u00e9n\u00e9ration|Generierender Server|Generando servidor|"
                       r"Servidor de gera\u00e7\u00e3o|Server di generazione)\s*:\s*(\S+)", re.I)
-_REMOTE_RETURNED = lazy_re(r"Remote Server returned '([^'\n]*(?:'[^'\n]*)*?)'", re.I)
+# "Remote Server returned '550 …'", or with the server named: "Remote Server at mx.example
+# (192.0.2.1) returned '…'", and in delay notices "Server at mx.example (192.0.2.1) returned '…'"
+_REMOTE_RETURNED = lazy_re(r"(?:Remote Server|(?:Remote )?Server at ([a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63}){0,10})"
+                           r"(?: \([^)\n]{0,64}\))?) returned '([^'\n]*(?:'[^'\n]*)*?)'", re.I)
+# A delay notice's own line, "400 4.4.7 Message delayed", says only that it is late; the dated
+# line under it ("11/23/2026 3:12:54 PM - Server at … returned '…'") holds the last attempt's error.
+_DELAYED_ONLY = lazy_re(r"4\d\d 4\.4\.7 Message delayed\s*$", re.I)
 _HASH_FORM = lazy_re(r"#(?:<[^#>]*#)?\s*([245]\.\d{1,3}\.\d{1,3}[^#]*?|[245]\d\d[^#]*?)\s*##?", re.I)
 # The remote server that gave the reply, when Exchange names it before the "#": "mx.example #550 ..."
 _HASH_HOST = lazy_re(r"(?:^|\s)([a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63}){1,10})\s+#\s*[245]", re.I)
-# Exchange Online's front end wraps the reply of the server it proxied to:
-#   450 4.7.0 Proxy session setup failed on Frontend with '451 4.4.0 Primary target IP address
-#   responded with: "421 4.4.2 Connection dropped due to SocketError." Attempted failover ...'
-_PROXY = lazy_re(r"^(?:[245]\d\d[ -])?(?:[245]\.\d{1,3}\.\d{1,3}\s+)?proxy session setup failed on \w+ with '(.{1,1000})'",
-                 re.I)
-_RESPONDED = lazy_re(r'responded with:?\s*"([245]\d\d[ -][^"]{1,1000})"', re.I)
-_LEADING_CODES = lazy_re(r"([245]\d\d)[ -](?:([245]\.\d{1,3}\.\d{1,3})\s)?")
 _SINGLE_LABEL = lazy_re(r"\s*<?([\w.+'=-]{1,64}@[\w-]{1,63})>?\s*$")
 _ADMIN = lazy_re(r"(?:Diagnostic information for administrators|Informations de diagnostic pour les administrateurs|"
                  r"Diagnoseinformationen f\u00fcr Administratoren|Informazioni di diagnostica per gli amministratori|"
@@ -54,29 +54,6 @@ def remote_part(diagnostic: str | None) -> str | None:
     return diagnostic.split("->", 1)[1].strip() or diagnostic
 
 
-def unwrap_proxy(r: RecipientFacts) -> None:
-    """Replace a front end's "Proxy session setup failed" wrapper by the innermost reply it quotes,
-    whose codes are the real failure's. A wrapper quoted inside another reply (the last error of an
-    expired message) is left alone: there the expiry is the failure."""
-    d = r.diagnostic
-    if not d or "roxy session setup failed" not in d:
-        return
-    m = _PROXY.match(d)
-    if not m:
-        return
-    inner = m.group(1)
-    deeper = _RESPONDED.search(inner)
-    inner = (deeper.group(1) if deeper else inner).strip()
-    codes = _LEADING_CODES.match(inner)
-    if not codes:
-        return
-    r.labels["wrapper"] = d
-    r.diagnostic = inner
-    r.reply_code = codes.group(1)
-    if codes.group(2):
-        r.status = codes.group(2)
-
-
 def decode_exchange(msg: Message, name: str) -> Facts | None:
     from .rfc3464 import decode_dsn
 
@@ -90,9 +67,23 @@ def decode_exchange(msg: Message, name: str) -> Facts | None:
             if r.diagnostic and "->" in r.diagnostic:
                 r.labels["wrapper"] = r.diagnostic.split("->", 1)[0].strip()
                 r.diagnostic = remote_part(r.diagnostic)
-            unwrap_proxy(r)
+        if any(r.diagnostic and _DELAYED_ONLY.search(r.diagnostic) for r in facts.recipients):
+            _last_errors_from_text(facts, msg, name, text)
         return facts
     return decode_exchange_text(msg, name, text)
+
+
+def _last_errors_from_text(facts: Facts, msg: Message, name: str, text: str) -> None:
+    """A delay notice's report part says only "400 4.4.7 Message delayed"; its text names the
+    last attempt's error under each recipient, and that error is what the recipient gets."""
+    read = decode_exchange_text(msg, name, text)
+    last = {r.recipient: r for r in read.recipients if "wrapper" in r.labels} if read else {}
+    for r in facts.recipients:
+        found = last.get(r.recipient or "")
+        if found and r.diagnostic and _DELAYED_ONLY.search(r.diagnostic):
+            r.labels["wrapper"] = r.diagnostic
+            r.diagnostic, r.status, r.reply_code = found.diagnostic, None, None
+            r.remote_mta = r.remote_mta or found.remote_mta
 
 
 def decode_exchange_text(msg: Message, name: str, text: str) -> Facts | None:
@@ -121,19 +112,27 @@ def decode_exchange_text(msg: Message, name: str, text: str) -> Facts | None:
         # the address and the lines under it; an NDR's diagnostic is a line or two, and a window
         # of megabyte lines (an attachment read as text) would cost the patterns quadratic time
         window = " ".join(ln[:MAX_LINE] for ln in lines[i: i + 6])
-        diag = None
+        diag = host = wrapper = None
         rr = _REMOTE_RETURNED.search(window)
         hh = _HASH_FORM.search(window)
         if rr:
-            diag = rr.group(1)
+            if _DELAYED_ONLY.match(rr.group(2)):
+                last = _REMOTE_RETURNED.search(window, rr.end())
+                if last:
+                    wrapper, rr = rr.group(2), last
+            diag, host = rr.group(2), rr.group(1)
         elif hh:
             diag = hh.group(1)
+            named = _HASH_HOST.search(window)
+            host = named.group(1) if named else None
         if diag is None and admin is None:
             continue
-        host = _HASH_HOST.search(window) if hh and not rr else None
-        recipients.append(RecipientFacts(recipient=addr, diagnostic=one_line(remote_part(diag)),
-                                         remote_mta=host.group(1).lower() if host else None,
-                                         evidence=[ln for ln in lines[i: i + 6] if ln.strip()]))
+        r = RecipientFacts(recipient=addr, diagnostic=one_line(remote_part(diag)),
+                           remote_mta=host.lower() if host else None,
+                           evidence=[ln for ln in lines[i: i + 6] if ln.strip()])
+        if wrapper:
+            r.labels["wrapper"] = wrapper
+        recipients.append(r)
     if not recipients:
         m = _DELIVERY_FAILED.search(head)
         if m:
@@ -143,6 +142,7 @@ def decode_exchange_text(msg: Message, name: str, text: str) -> Facts | None:
             attach_diagnostics(recipients, head)
     if not recipients:
         return None
+    mark_delays(recipients, head)
     generating = _GENERATING.search(text)
     facts = new_facts(name, msg, recipients, reporting_mta=generating.group(1) if generating else None,
                       context=text[:4000])

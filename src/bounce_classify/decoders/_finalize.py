@@ -6,7 +6,7 @@ import re
 
 from ..lazyre import lazy_re
 from ..message import Message
-from ..model import Facts
+from ..model import Facts, RecipientFacts
 from ._common import (
     SESSION_START,
     all_statuses,
@@ -60,6 +60,8 @@ def normalise_recipients(facts: Facts) -> Facts:
                 # a report's separator headings ("----- Transcript of session follows -----")
                 # and rules ("*****", "=====") frame the reply; they are no part of it
                 r.diagnostic = one_line(_SEPARATOR.sub(" ", r.diagnostic)) or None
+            if r.diagnostic and ("responded with" in r.diagnostic or "roxy session setup failed" in r.diagnostic):
+                unwrap_front_end(r)
         diag = r.diagnostic or ""
         codes = all_statuses(diag) if diag else []
         if codes:
@@ -87,6 +89,39 @@ def normalise_recipients(facts: Facts) -> Facts:
             r.smtp_command = detect_command(diag) or _command_near(facts.context, r.recipient)
         r.timestamp = iso_time(r.timestamp) or iso_time(facts.timestamp)
     return facts
+
+
+# Exchange's front end (Online, or an on-premises Edge) answers for the server behind it and
+# wraps that server's reply in its own:
+#   450 4.7.0 Proxy session setup failed on Frontend with '451 4.4.0 Primary target IP address
+#   responded with: "421 4.4.2 Connection dropped due to SocketError." Attempted failover ...'
+_FRONT_END = lazy_re(r"(?:[245]\d\d[ -])?(?:[245]\.\d{1,3}\.\d{1,3}\s+)?(?:proxy session setup failed on \w+ with '(.{1,1000})'|"
+                     r"primary target ip address responded)", re.I)
+_RESPONDED = lazy_re(r'responded with:?\s*"([245]\d\d[ -][^"]{1,1000})"', re.I)
+_LEADING_CODES = lazy_re(r"([245]\d\d)[ -](?:([245]\.\d{1,3}\.\d{1,3})\s)?")
+
+
+def unwrap_front_end(r: RecipientFacts) -> None:
+    """Replace an Exchange front end's wrapper by the innermost reply it quotes, whose codes are
+    the real failure's; the whole diagnostic is kept as the ``wrapper`` label.  A wrapper quoted
+    inside another reply (the last error of an expired message) is left alone: there the expiry
+    is the failure."""
+    d = r.diagnostic or ""
+    m = _FRONT_END.search(d)
+    # before the wrapper may stand a reporter's own words ("host mx.example[192.0.2.1] said:")
+    if m is None or any(w in d[:m.start()].lower() for w in ("expired", "message=", "responded")):
+        return
+    inner = m.group(1) or d[m.start():]
+    deeper = _RESPONDED.search(inner)
+    inner = (deeper.group(1) if deeper else inner).strip()
+    codes = _LEADING_CODES.match(inner)
+    if not codes:
+        return
+    r.labels["wrapper"] = d
+    r.diagnostic = inner
+    r.reply_code = codes.group(1)
+    if codes.group(2):
+        r.status = codes.group(2)
 
 
 _NEXT_SESSION = lazy_re(r"\n[ \t]*(?:" + SESSION_START + r")[^\n]*", re.I)

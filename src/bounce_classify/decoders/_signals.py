@@ -79,7 +79,8 @@ def senders(msg: Message, original: Headers | None) -> list[str]:
 DELAY_NOTICE = lazy_re(
     r"has not yet been delivered|have not yet been delivered|no action is required on your part|"
     r"this is (?:just |only )?a warning|will (?:continue to )?(?:attempt|try) (?:delivery|to deliver)|"
-    r"delivery attempts will continue|will be retried|still being retried|THIS IS A WARNING",
+    r"delivery attempts will continue|will continue to be attempted|will be retried|still being retried|"
+    r"THIS IS A WARNING|Delivery is delayed to these recipients",
     re.I,
 )
 

@@ -39,11 +39,13 @@ _AFTER_CUE = lazy_re(
     r"|server\s+(?P<n3>" + _NAME + r")\s?\[(?P<i3>" + _IP + r")\]\s+failed\b"
     r"|remote server at\s+(?P<n4>" + _NAME + r")\s*\((?P<i4>" + _IP + r")\)"
     r"|(?:connected to|giving up on)\s+(?P<i6>\d{1,3}(?:\.\d{1,3}){3})\b"
-    r"|remote server \((?P<i8>" + _IP + r")\) issued\b",
+    r"|remote server \((?P<i8>" + _IP + r")\) issued\b"
+    # Sendmail's deferrals: "Deferred: Connection timed out with mx.example." / "refused by"
+    r"|connection (?:timed out with|refused by|reset by)\s+(?P<n9>" + _NAME + r")\.?(?=\s|$)",
     re.I,
 )
 _REMOTE_CUES = ("host ", "connect to", "conversation with", "lost connection with", "while talking to",
-                "server ", "remote server", "connected to", "giving up on")
+                "server ", "remote server", "connected to", "giving up on", "connection ")
 _BEFORE_CUE = lazy_re(
     r"(?P<n5>" + _NAME + r")\s?\[(?P<i5>" + _IP + r")\]\s+did not like\b"
     r"|(?P<i7>\d{1,3}(?:\.\d{1,3}){3}) does not like (?:recipient|sender)\b",
@@ -72,7 +74,7 @@ _SCAN = 4000  # the hosts stand in the reply or the greeting, near the top
 def _host(m: re.Match[str]) -> str | None:
     """The name a match gives, else its address: a name says more to a person than an IP."""
     groups = m.groupdict()
-    for key in ("n1", "n2", "n3", "n4", "n5", "n", "m", "p"):
+    for key in ("n1", "n2", "n3", "n4", "n5", "n9", "n", "m", "p"):
         name = groups.get(key)
         if name and any(c.isalpha() for c in name):
             return name.rstrip(".").lower()

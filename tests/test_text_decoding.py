@@ -281,3 +281,25 @@ def test_senders_name_where_the_report_went(bounce: str, original: str, expected
     msg = Message(f"From: MAILER-DAEMON@relay.example\n{bounce}Subject: failure notice\n\nx\n".encode())
     orig = Message(f"{original}From: orders@shop.example\n\nbody\n".encode()).headers if original else None
     assert expected in senders(msg, orig)
+
+
+MTA_NAME_CASES = [
+    ("gmail comment", "gmail-smtp-in.l.google.com. (2a00:1450:4013:c00::1a, the server for the domain gmail.com.)",
+     "gmail-smtp-in.l.google.com"),
+    ("address in parentheses", "mx.example.org (203.0.113.9)", "mx.example.org"),
+    ("connection trace and greeting", "mx.example.jp (TCP|192.0.2.7|47323|192.0.2.225|25) (mx ESMTP)", "mx.example.jp"),
+    ("address in brackets", "mx.example.org [192.0.2.95]", "mx.example.org"),
+    ("bracketed address", "[192.0.2.222]", "192.0.2.222"),
+    ("bracketed IPv6", "[IPv6:2001:db8::1]", "2001:db8::1"),
+    ("root dot", "mx.example.org.", "mx.example.org"),
+    ("daemon comment", "mta1.example.com (tcp-daemon)", "mta1.example.com"),
+    ("plain name", "mx.example.org", "mx.example.org"),
+    ("a name that is no host stays", "Dovecot Mail Delivery Agent", "Dovecot Mail Delivery Agent"),
+    ("an X.400 name stays", "mta relay.example.ac.uk in /PRMD=AC/ADMD= /C=GB/", "mta relay.example.ac.uk in /PRMD=AC/ADMD= /C=GB/"),
+]
+
+
+@pytest.mark.parametrize(("value", "expected"), [c[1:] for c in MTA_NAME_CASES], ids=[c[0] for c in MTA_NAME_CASES])
+def test_mta_fields_give_the_host_without_its_comment(value: str, expected: str) -> None:
+    from bounce_classify.decoders._finalize import mta_name
+    assert mta_name(value) == expected

@@ -28,13 +28,31 @@ def finalize(facts: Facts, msg: Message) -> Facts:
     bounce_date = iso_time(msg.headers.get("date"))
     if facts.reporting_mta is None:
         facts.reporting_mta = reporting_host(msg, facts.context or msg.plain_text)
+    else:
+        facts.reporting_mta = mta_name(facts.reporting_mta)
     for r in facts.recipients:
         r.timestamp = r.timestamp or bounce_date
         if r.remote_mta is None:
             # evidence lines can be whole lines of an attachment read as text: the host names
             # stand near the start of a reply, so each line is read only that far
             r.remote_mta = remote_host(r.diagnostic, "\n".join(line[:1000] for line in r.evidence[:8]))
+        else:
+            r.remote_mta = mta_name(r.remote_mta)
     return facts
+
+
+# A host name or address, then a comment: "mx.example. (192.0.2.1, the server for the domain
+# example.)" (Gmail), "mx.example (TCP|…|25) (… ESMTP)" (Apple), "mx.example [192.0.2.1]",
+# "[192.0.2.1]".  Anything else ("Dovecot Mail Delivery Agent") is kept as written.
+_MTA_NAME = lazy_re(r"\[?(?:IPv6:)?((?:[A-Za-z0-9-]+\.)+[A-Za-z0-9-]+|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]+)\.?\]?(?:\s+[(\[].*)?\s*$")
+
+
+def mta_name(value: str) -> str:
+    """An MTA field's host name without the comment after it, nor a root dot or brackets."""
+    if not (" " in value or value.endswith(".") or value.startswith("[")):
+        return value
+    m = _MTA_NAME.match(value.strip())
+    return m.group(1) if m else value
 
 
 # An SMTP reply is at most a few lines of 512 bytes; anything far longer is not a reply but

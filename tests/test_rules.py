@@ -327,3 +327,29 @@ def test_the_recipient_domain_label_holds_for_the_domains_own_servers(
     from bounce_classify.rules import _with_derived_labels
     labels = _with_derived_labels(RecipientFacts(recipient=recipient, remote_mta=remote_mta))
     assert (labels.get("remote_mta") == "recipient-domain") == expected
+
+
+# A server's reply in another language, with no status code to go by: the words decide.
+@pytest.mark.parametrize(("diagnostic", "reason"), [
+    ("550 Benutzer unbekannt", "userunknown"),
+    ("550 Utilisateur inconnu", "userunknown"),
+    ("550 Пользователь не найден", "userunknown"),
+    ("550 Użytkownik nie istnieje", "userunknown"),
+    ("550 Mottakeren finnes ikke", "userunknown"),
+    ("550 Användaren finns inte", "userunknown"),
+    ("550 Kullanıcı bulunamadı", "userunknown"),
+    ("550 Uživatel neexistuje", "userunknown"),
+    ("552 Почтовый ящик переполнен", "mailboxfull"),
+    ("552 Skrzynka pełna", "mailboxfull"),
+    ("552 Posta kutusu dolu", "mailboxfull"),
+    ("552 Postkassen er fuld", "mailboxfull"),
+    ("550 Домен не существует", "hostunknown"),
+    ("550 Учетная запись заблокирована", "suspend"),
+])
+def test_replies_in_other_languages_are_read_by_their_words(diagnostic: str, reason: str) -> None:
+    raw = ("From: MAILER-DAEMON@mx.sender.example\nTo: office@sender.example\n"
+           "Subject: Undelivered Mail Returned to Sender\n\n"
+           f"<someone@dest.example>: host mx.dest.example[198.51.100.9] said: {diagnostic}\n"
+           "    (in reply to RCPT TO command)\n").encode()
+    results = [r for r in classify(raw) if r.recipient == "someone@dest.example"]
+    assert results and results[0].reason == reason

@@ -21,6 +21,7 @@ BOUNCE_SUBJECT = lazy_re(
     r"unzustellbar|non remis|non recapitabile|onbestelbaar|n\u00e3o[_ ]entregue|no entregado|"
     r"\u4e0d\u9054|\u914d\u9001\u5931\u6557|error|rejected|warning: could not send|delayed mail|"
     r"delivery delayed|message delayed|notice|bounce|unable to deliver|\u0435\u0434\u043e\u0441\u0442|"
+    r"\u043d\u0435 \u0434\u043e\u0441\u0442\u0430\u0432\u043b\u0435\u043d|niedostarcz|kunde inte levereras|kunne ikke leveres|teslim edilemedi|nedoru\u010d|"
     r"\u30a8\u30e9\u30fc|\u9001\u4fe1\u3067\u304d\u307e\u305b\u3093",
     re.I,
 )

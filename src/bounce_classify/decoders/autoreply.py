@@ -19,7 +19,10 @@ from ._common import clean_address, new_facts, one_line
 _WORDS = (r"auto(?:matic)?[ -]?(?:reply|response|antwort|r\u00e9ponse)|auto:|out of (?:the )?office|"
           r"vacation|abwesenheit|absence|r\u00e9ponse automatique|respuesta autom\u00e1tica|"
           r"resposta autom\u00e1tica|risposta automatica|automatisch antwoord|automatyczna odpowied|"
-          r"automatisk(?:t)? svar|automaattinen vastaus|automatick\u00e1 odpov\u011b\u010f|"
+          r"automatisk(?:t)? svar|automaattinen vastaus|automatick\u00e1 odpov\u011b\u010f|automatische antwort|"
+          r"autosvar|frav\u00e6rsmelding|otomatik yan\u0131t|otomatik yanit|automatikus v\u00e1lasz|r\u0103spuns automat|"
+          r"\u03b1\u03c5\u03c4\u03cc\u03bc\u03b1\u03c4\u03b7 \u03b1\u03c0\u03ac\u03bd\u03c4\u03b7\u03c3\u03b7|"  # Greek
+          r"\uc790\ub3d9 \ud68c\uc2e0|"  # Korean
           r"fuera de la oficina|absent du bureau|fora do escrit\u00f3rio|fuori (?:sede|ufficio)|afwezig|"
           r"\u0430\u0432\u0442\u043e\u043e\u0442\u0432\u0435\u0442|"  # Russian
           r"\u81ea\u52d5\u5fdc\u7b54|\u81ea\u52d5\u8fd4\u4fe1|\u4e0d\u5728|"  # Japanese

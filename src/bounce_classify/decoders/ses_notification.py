@@ -163,8 +163,34 @@ def _rendering(doc: dict[str, Any], mail: dict[str, Any], etype: str) -> Facts:
     return Facts(decoded_by=NAME, recipients=recipients, kind="bounce")
 
 
+def _subscription(doc: dict[str, Any], mail: dict[str, Any], etype: str) -> Facts:
+    """A contact list's preferences changed.  When the recipient unsubscribed from everything or
+    opted out of a topic they were in, it is an opt-out, as an unsubscribe request by mail is;
+    any other change (an opt-in) is activity."""
+    sub = doc.get("subscription") or {}
+    new, old = sub.get("newTopicPreferences") or {}, sub.get("oldTopicPreferences") or {}
+    if not isinstance(new, dict) or not isinstance(old, dict):
+        return _other(doc, mail, etype)
+
+    def opted_out(prefs: dict[str, Any]) -> set[str]:
+        return {t["topicName"] for t in _list(prefs.get("topicSubscriptionStatus"))
+                if isinstance(t, dict) and t.get("subscriptionStatus") == "OptOut" and isinstance(t.get("topicName"), str)}
+
+    left = sorted(opted_out(new) - opted_out(old))
+    if not (new.get("unsubscribeAll") is True and old.get("unsubscribeAll") is not True) and not left:
+        return _other(doc, mail, etype)
+    what = "all mail" if new.get("unsubscribeAll") is True else "topic " + ", ".join(left)
+    how = _str(sub.get("source"))
+    recipients = [_recipient(a, contactList=_str(sub.get("contactList"))) for a in _list(mail.get("destination"))]
+    for r in recipients:
+        r.feedback_type = "opt-out"
+        r.labels["feedback_type"] = "opt-out"
+        r.diagnostic = f"Unsubscribed from {what}" + (f" ({how})" if how else "")
+    return Facts(decoded_by=NAME, recipients=recipients, kind="feedback", timestamp=_str(sub.get("timestamp")))
+
+
 def _other(doc: dict[str, Any], mail: dict[str, Any], etype: str) -> Facts:
-    """Send, Open, Click, Subscription: activity, not failure; reported as delivered-side events."""
+    """Send, Open, Click, an opt-in: activity, not failure; reported as delivered-side events."""
     recipients = [_recipient(a) for a in _list(mail.get("destination"))]
     for r in recipients:
         r.action = "relayed" if etype.lower() == "send" else "delivered"
@@ -172,7 +198,7 @@ def _other(doc: dict[str, Any], mail: dict[str, Any], etype: str) -> Facts:
 
 
 _HANDLERS = {"bounce": _bounce, "deliverydelay": _delay, "complaint": _complaint, "delivery": _delivery,
-             "reject": _reject, "renderingfailure": _rendering}
+             "reject": _reject, "renderingfailure": _rendering, "subscription": _subscription}
 
 
 def _headers(mail: dict[str, Any]) -> Headers | None:

@@ -17,7 +17,10 @@ if TYPE_CHECKING:  # typing costs a start-up 2 ms; these names are for annotatio
 NAME = "sendgrid-event"
 _KINDS = {"bounce": "bounce", "dropped": "bounce", "blocked": "bounce", "deferred": "delay",
           "delivered": "delivered", "spamreport": "feedback", "processed": "delivered", "open": "delivered",
-          "click": "delivered", "unsubscribe": "feedback", "group_unsubscribe": "feedback"}
+          "click": "delivered", "unsubscribe": "feedback", "group_unsubscribe": "feedback",
+          "group_resubscribe": "delivered"}
+# the events in which the recipient asked for no more mail: an opt-out, as a mailed request is
+_OPT_OUT = ("unsubscribe", "group_unsubscribe")
 
 
 class SendGridEvent:
@@ -45,8 +48,9 @@ class SendGridEvent:
             status=status,
             reply_code=reply_code or first_reply_code(reply or ""),
             diagnostic=reply,
-            feedback_type="abuse" if event == "spamreport" else None,
-            labels={k: v for k, v in (("event", event), ("type", _text(doc.get("type")))) if v},
+            feedback_type="abuse" if event == "spamreport" else "opt-out" if event in _OPT_OUT else None,
+            labels={k: v for k, v in (("event", event), ("type", _text(doc.get("type"))),
+                                      ("feedback_type", "opt-out" if event in _OPT_OUT else None)) if v},
             evidence=[f"event: {event}"] + ([reply] if reply else []),
         )
         when = _when(doc.get("timestamp")) or _when(doc.get("created"))

@@ -44,12 +44,16 @@ def finalize(facts: Facts, msg: Message) -> Facts:
 # A host name or address, then a comment: "mx.example. (192.0.2.1, the server for the domain
 # example.)" (Gmail), "mx.example (TCP|…|25) (… ESMTP)" (Apple), "mx.example [192.0.2.1]",
 # "[192.0.2.1]".  Anything else ("Dovecot Mail Delivery Agent") is kept as written.
-_MTA_NAME = lazy_re(r"\[?(?:IPv6:)?((?:[A-Za-z0-9-]+\.)+[A-Za-z0-9-]+|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]+)\.?\]?(?:\s+[(\[].*)?\s*$")
+# The name's labels are split by dots the classes exclude, and an IPv6 address has at most eight
+# groups, so no input makes the pattern try its parts more than one way.
+_MTA_NAME = lazy_re(r"\[?(?:IPv6:)?([A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,30}|"
+                    r"[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?::\d{1,3}(?:\.\d{1,3}){3})?)"
+                    r"\.?\]?(?:\s+[(\[].*)?\s*$", re.S)
 
 
 def mta_name(value: str) -> str:
     """An MTA field's host name without the comment after it, nor a root dot or brackets."""
-    if not (" " in value or value.endswith(".") or value.startswith("[")):
+    if not (" " in value or value.endswith(".") or value.startswith("[")) or len(value) > 1000:
         return value
     m = _MTA_NAME.match(value.strip())
     return m.group(1) if m else value

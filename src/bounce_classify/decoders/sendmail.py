@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from ..hostnames import serves_domain
 from ..lazyre import lazy_re
 from ..message import Message
 from ..model import Facts
@@ -57,7 +58,7 @@ def _hosts_from_transcript(facts: Facts, text: str) -> None:
         host = next((name for name, block in sessions if r.recipient in block), None)
         if host is None:
             domain = r.recipient.rpartition("@")[2]
-            inside = [name for name, _ in sessions if name == domain or name.endswith("." + domain)]
+            inside = [name for name, _ in sessions if serves_domain(name, domain)]
             host = inside[-1] if inside else (next(iter(anonymous)) if len(anonymous) == 1 else None)
         r.remote_mta = host
 

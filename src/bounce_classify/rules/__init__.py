@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from ..hostnames import serves_domain
 from ..lazyre import lazy_re
 from ..model import Facts, FrozenRecord, RecipientFacts
 from .engine import Evidence, Rule, RuleError, RuleSet, builtin_rules, load_rules_file, ruleset
@@ -62,26 +63,13 @@ def evidence_for(facts: Facts, r: RecipientFacts, kind: str) -> Evidence:
 
 def _with_derived_labels(r: RecipientFacts) -> dict[str, str]:
     """The decoder's labels, plus ``remote_mta: recipient-domain`` when the server that replied
-    is the recipient domain's own (not a relay between): see `_names_domain`."""
+    is the recipient domain's own, not a relay between (see `hostnames.serves_domain`)."""
     host, recipient = r.remote_mta, r.recipient
     if not host or not recipient or "remote_mta" in r.labels:
         return r.labels
-    if _names_domain(host.lower().rstrip("."), recipient.rpartition("@")[2].lower().rstrip(".")):
+    if serves_domain(host, recipient.rpartition("@")[2]):
         return {**r.labels, "remote_mta": "recipient-domain"}
     return r.labels
-
-
-def _names_domain(host: str, domain: str) -> bool:
-    """Whether a server's name says it serves `domain`: a name inside the domain
-    (``mx1.example.org``), or a hosted MX named after it, either with the domain in front
-    (``example.org.in.filter.example``) or, as Microsoft 365 names a tenant's MX, with the
-    domain's dots made dashes in the first label (``example-org.mail.protection.outlook.com``)."""
-    if not domain or "." not in domain:
-        return False
-    if host == domain or host.endswith("." + domain) or host.startswith(domain + "."):
-        return True
-    first, dot, _ = host.partition(".")
-    return bool(dot) and "-" in first and first.replace("-", "") == domain.replace(".", "").replace("-", "")
 
 
 class _Blank(dict[str, str]):

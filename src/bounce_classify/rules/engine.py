@@ -43,7 +43,8 @@ CONDITION_KEYS = {
     "not_status": "list of status patterns the status must not match (a missing status matches)",
     "action": "list of DSN actions",
     "label": "table of provider label name -> list of values (e.g. bounceSubType); the label remote_mta is "
-             "recipient-domain when the server that replied has a name inside the recipient's domain",
+             "recipient-domain when the server that replied is the recipient domain's own (named inside "
+             "it, or a hosted MX named after it, such as example-org.mail.protection.outlook.com)",
     "has_status": "true/false: the bounce carried an enhanced status code",
 }
 DECISION_KEYS = {"reason", "hop", "fix_owner", "permanent", "remediation"}

@@ -17,7 +17,7 @@ from ._common import (
     one_line,
     summary,
 )
-from ._hosts import remote_host, reporting_host
+from ._hosts import HOST_IP, HOST_NAME, remote_host, reporting_host
 
 
 def finalize(facts: Facts, msg: Message) -> Facts:
@@ -43,12 +43,9 @@ def finalize(facts: Facts, msg: Message) -> Facts:
 
 # A host name or address, then a comment: "mx.example. (192.0.2.1, the server for the domain
 # example.)" (Gmail), "mx.example (TCP|…|25) (… ESMTP)" (Apple), "mx.example [192.0.2.1]",
-# "[192.0.2.1]".  Anything else ("Dovecot Mail Delivery Agent") is kept as written.
-# The name's labels are split by dots the classes exclude, and an IPv6 address has at most eight
-# groups, so no input makes the pattern try its parts more than one way.
-_MTA_NAME = lazy_re(r"\[?(?:IPv6:)?([A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,30}|"
-                    r"[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?::\d{1,3}(?:\.\d{1,3}){3})?)"
-                    r"\.?\]?(?:\s+[(\[].*)?\s*$", re.S)
+# "[192.0.2.1]".  Anything else ("Dovecot Mail Delivery Agent") is kept as written.  The host
+# forms are the text reader's, whose labels and address groups each read one way only.
+_MTA_NAME = lazy_re(r"\[?(?:IPv6:)?(" + HOST_NAME + "|" + HOST_IP + r")\.?\]?(?:\s+[(\[].*)?\s*$", re.S)
 
 
 def mta_name(value: str) -> str:

@@ -27,47 +27,47 @@ import re
 from ..lazyre import lazy_re
 from ..message import Message
 
-_NAME = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?){1,10}"
-_IP = r"\d{1,3}(?:\.\d{1,3}){3}|(?:IPv6:)?[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}"
+HOST_NAME = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?){1,10}"
+HOST_IP = r"\d{1,3}(?:\.\d{1,3}){3}|(?:IPv6:)?[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}"
 
 # Each form starts at a fixed cue; the text is searched for the cues with str.find (fast)
 # and a form is matched only where its cue stands.  A cue that follows the host (qmail's
 # "does not like", DragonFly's "did not like") is matched from the line or text start.
 _AFTER_CUE = lazy_re(
-    r"(?:host|connect to|conversation with|lost connection with)\s+(?P<n1>" + _NAME + r")\s?\[(?P<i1>" + _IP + r")\]"
-    r"|while talking to\s+(?P<n2>" + _NAME + r")\.?:"
-    r"|server\s+(?P<n3>" + _NAME + r")\s?\[(?P<i3>" + _IP + r")\]\s+failed\b"
-    r"|remote server at\s+(?P<n4>" + _NAME + r")\s*\((?P<i4>" + _IP + r")\)"
+    r"(?:host|connect to|conversation with|lost connection with)\s+(?P<n1>" + HOST_NAME + r")\s?\[(?P<i1>" + HOST_IP + r")\]"
+    r"|while talking to\s+(?P<n2>" + HOST_NAME + r")\.?:"
+    r"|server\s+(?P<n3>" + HOST_NAME + r")\s?\[(?P<i3>" + HOST_IP + r")\]\s+failed\b"
+    r"|remote server at\s+(?P<n4>" + HOST_NAME + r")\s*\((?P<i4>" + HOST_IP + r")\)"
     r"|(?:connected to|giving up on)\s+(?P<i6>\d{1,3}(?:\.\d{1,3}){3})\b"
-    r"|remote server \((?P<i8>" + _IP + r")\) issued\b"
+    r"|remote server \((?P<i8>" + HOST_IP + r")\) issued\b"
     # Sendmail's deferrals: "Deferred: Connection timed out with mx.example." / "refused by"
-    r"|connection (?:timed out with|refused by|reset by)\s+(?P<n9>" + _NAME + r")\.?(?=\s|$)",
+    r"|connection (?:timed out with|refused by|reset by)\s+(?P<n9>" + HOST_NAME + r")\.?(?=\s|$)",
     re.I,
 )
 _REMOTE_CUES = ("host ", "connect to", "conversation with", "lost connection with", "while talking to",
                 "server ", "remote server", "connected to", "giving up on", "connection ")
 _BEFORE_CUE = lazy_re(
-    r"(?P<n5>" + _NAME + r")\s?\[(?P<i5>" + _IP + r")\]\s+did not like\b"
+    r"(?P<n5>" + HOST_NAME + r")\s?\[(?P<i5>" + HOST_IP + r")\]\s+did not like\b"
     r"|(?P<i7>\d{1,3}(?:\.\d{1,3}){3}) does not like (?:recipient|sender)\b",
     re.I,
 )
 _REPORTER = lazy_re(
     r"This is the (?:mail system|qmail-send program|James mail server|\w+ mail system) at (?:host )?"
-    r"(?P<n>" + _NAME + r")\.?(?:\s|$)",
+    r"(?P<n>" + HOST_NAME + r")\.?(?:\s|$)",
     re.I,
 )
 # a report's fields written into its text rather than a delivery-status part (Barracuda's
 # "Reporting-MTA: dns; host", MailMarshal's "Reporting-MTA:      <host>")
-_REPORTING_FIELD = lazy_re(r"Reporting-MTA:[ \t]*<?(?:dns;[ \t]*)?(?P<n>" + _NAME + r")\b", re.I)
+_REPORTING_FIELD = lazy_re(r"Reporting-MTA:[ \t]*<?(?:dns;[ \t]*)?(?P<n>" + HOST_NAME + r")\b", re.I)
 # the Received line a bounce gets where it is written: Exim's "from mailnull by HOST with
 # local", DragonFly's "from MAILER-DAEMON id 1 by HOST", Mail.ru's "from mail by HOST with local",
 # and one with no "from" at all (Postfix's "by HOST (Postfix) id ..."), which no client sent
 _MADE_AT = lazy_re(
-    r"\s*from\s+(?:mailnull|MAILER-DAEMON|mail|Debian-exim|exim)(?:\s+id\s+\S+)?\s+by\s+(?P<n>" + _NAME + r")\b"
-    r"|\s*by\s+(?P<p>" + _NAME + r")\b",
+    r"\s*from\s+(?:mailnull|MAILER-DAEMON|mail|Debian-exim|exim)(?:\s+id\s+\S+)?\s+by\s+(?P<n>" + HOST_NAME + r")\b"
+    r"|\s*by\s+(?P<p>" + HOST_NAME + r")\b",
     re.I,
 )
-_WITH_LOCAL = lazy_re(r"\bby\s+(?P<m>" + _NAME + r")\s+with\s+local\b", re.I)
+_WITH_LOCAL = lazy_re(r"\bby\s+(?P<m>" + HOST_NAME + r")\s+with\s+local\b", re.I)
 _SCAN = 4000  # the hosts stand in the reply or the greeting, near the top
 
 

@@ -11,7 +11,7 @@ from bounce_classify import classify
 from conftest import require_program
 
 FIXTURES = Path(__file__).parent / "fixtures"
-FIELDS = ("kind", "recipient", "status", "reply_code", "reason", "hop", "fix_owner", "permanent", "hard_bounce", "decoded_by",
+FIELDS = ("kind", "recipient", "action", "status", "reply_code", "reason", "hop", "fix_owner", "permanent", "hard_bounce", "decoded_by",
           "diagnostic", "smtp_command", "rule", "reporting_mta", "remote_mta")
 KEYS = {"file", "null", "all_recipients", *FIELDS}
 

@@ -2,7 +2,7 @@
 
 The order runs from the most specific signature to the least: complaint
 reports, provider and MTA formats keyed on their headers and text, the plain
-RFC 3464 reader, auto-replies, and the generic text reader last.  A test fails
+RFC 3464 reader, text delivery receipts, auto-replies, and the generic text reader last.  A test fails
 when a decoder module in this package is missing from the registry.
 """
 
@@ -35,6 +35,7 @@ from . import (
     notes,
     postfix,
     qmail,
+    receipt,
     rfc3464,
     sendgrid_event,
     sendmail,
@@ -85,6 +86,7 @@ REGISTRY: tuple[Decoder, ...] = (
     sendmail.DECODER,
     postfix.DECODER,
     rfc3464.DECODER,
+    receipt.DECODER,
     sieve_reject.DECODER,
     autoreply.DECODER,
     generic.DECODER,

@@ -13,7 +13,7 @@ Measures, on this machine:
       repeating corpus messages (kept in benchmarks/data/, not committed);
   (d) --jobs 1 against --jobs N on that archive;
   (e) pathological messages: 25 MB with one 20 MB line, 10,000 nested parts, 10,000 sibling parts,
-      a 1 MB line in the text part;
+      a 1 MB line in the text part, and an mbox whose message has a 40 MB line;
   and, for reference, a plain `python -c pass` start-up.
 
 When Sisimai is installed (Debian's libsisimai-perl), (a) and (b) are also timed for it, with
@@ -29,6 +29,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -219,7 +220,6 @@ def main() -> int:
     results["(b) single message ms"] = round(statistics.median(lat) * 1000, 1)
     if has_sisimai:
         results["(b) sisimai single message ms"] = round(statistics.median(plat) * 1000, 1)
-    import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
         clean = hookless_python(Path(tmp) / "venv")
@@ -259,6 +259,20 @@ def main() -> int:
         t0 = time.perf_counter()
         classify(data)
         results[f"(e) {name} s"] = round(time.perf_counter() - t0, 3)
+    # the archive reader, not the classifier: an mbox whose first message carries a 40 MB
+    # line (an attachment's base64 with no line breaks), then a second message
+    from bounce_classify import classify_paths
+
+    with tempfile.TemporaryDirectory() as tmp:
+        box = Path(tmp) / "long-line.mbox"
+        sep = b"From MAILER-DAEMON  Mon Feb  2 10:00:00 2026\n"
+        box.write_bytes(sep + HEAD.replace(b"\r\n", b"\n") + TEXT.replace(b"\r\n", b"\n") + b"\n"
+                        + b"QUJD" * (10 * 1024 * 1024) + b"\n\n" + sep + HEAD.replace(b"\r\n", b"\n")
+                        + TEXT.replace(b"\r\n", b"\n"))
+        t0 = time.perf_counter()
+        for _ in classify_paths([str(box)]):
+            pass
+        results["(e) mbox with a 40MB line s"] = round(time.perf_counter() - t0, 3)
     base = [timed([sys.executable, "-c", "pass"]) for _ in range(args.runs)]
     results["python -c pass ms"] = round(statistics.median(base) * 1000, 1)
     width = max(len(k) for k in results)

@@ -101,6 +101,23 @@ def test_mbox_with_any_line_end_yields_every_message(tmp_path: Path, ending: byt
     assert all(b[0].kind == "bounce" and b[0].recipient for b in batches)  # type: ignore[index]
 
 
+def test_mbox_message_with_a_line_of_megabytes_is_kept_whole(tmp_path: Path) -> None:
+    # a returned original with its base64 on one line: the reader passes the line on in pieces,
+    # and the message must come out whole, the next one still separate
+    from bounce_classify.read import iter_items
+
+    first = (FIXTURES / "postfix" / "mailbox-full-text.eml").read_bytes().replace(b"\r\n", b"\n").rstrip(b"\n")
+    first += b"\n\n" + b"QUJD" * 1_500_000 + b"\n"
+    second = (FIXTURES / "sendmail" / "user-unknown.eml").read_bytes().replace(b"\r\n", b"\n")
+    sep = b"From MAILER-DAEMON  Mon Feb  2 10:00:00 2026\n"
+    path = tmp_path / "archive"
+    path.write_bytes(sep + first + b"\n" + sep + second)
+    items = list(iter_items([str(path)]))
+    assert [getattr(i, "data", None) for i in items] == [first + b"\n", second]
+    batches = list(classify_paths([str(path)]))
+    assert [(b[0].message, b[0].kind) for b in batches] == [(1, "bounce"), (2, "bounce")]  # type: ignore[index]
+
+
 @pytest.mark.parametrize(("separator", "messages"), [
     (b"From MAILER-DAEMON  Mon Feb  2 10:00:00 2026\n", 2),       # exact asctime date: a separator
     (b"From MAILER-DAEMON  Mon Feb  2 10:00:00 CET 2026\n", 2),   # with a zone name, as some writers add

@@ -199,6 +199,11 @@ def _mbox_items(source: str, fh: BinaryIO, head: bytes, sep: bytes = b"\n") -> I
         yield Item(source, index, b"".join(lines))
 
 
+# A line longer than this (a base64 blob written without line breaks) is passed on in pieces of
+# this size, so the buffer, and the time spent re-searching it, stay bounded however long it is.
+_LINE_PIECE = 1 << 18
+
+
 def _lines(fh: BinaryIO, head: bytes, sep: bytes = b"\n") -> Iterator[bytes]:
     buf = head
     while True:
@@ -209,6 +214,9 @@ def _lines(fh: BinaryIO, head: bytes, sep: bytes = b"\n") -> Iterator[bytes]:
             start = nl + 1
             nl = buf.find(sep, start)
         buf = buf[start:]
+        if len(buf) >= _LINE_PIECE:
+            yield buf
+            buf = b""
         chunk = fh.read(1 << 16)
         if not chunk:
             break

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import json
+import lzma
 import mailbox
 import os
 import subprocess
@@ -54,6 +57,49 @@ def test_mbox_is_recognised_by_content(tmp_path: Path) -> None:
     p = run([str(tmp_path / "archive.txt")])
     recs = records(p.stdout)
     assert [(r["message"], r["kind"]) for r in recs] == [(1, "bounce"), (2, "bounce"), (3, "not-bounce")]
+
+
+COMPRESSORS = {"gzip": gzip.compress, "bzip2": bz2.compress, "xz": lzma.compress}
+
+
+@pytest.mark.parametrize("kind", sorted(COMPRESSORS))
+@pytest.mark.parametrize("shape", ["message", "mbox", "json"])
+def test_compressed_input_gives_the_records_of_the_plain_input(tmp_path: Path, kind: str, shape: str) -> None:
+    if shape == "message":
+        plain = (FIXTURES / "postfix/mailbox-full-text.eml").read_bytes()
+    elif shape == "json":
+        plain = (FIXTURES / "ses-notification/bounce-in-sns-envelope.json").read_bytes()
+    else:
+        box = mailbox.mbox(tmp_path / "archive")
+        for rel in ("postfix/mailbox-full-text.eml", "exim/unrouteable.eml", "not-bounce/normal-mail.eml"):
+            box.add((FIXTURES / rel).read_bytes())
+        box.flush()
+        plain = (tmp_path / "archive").read_bytes()
+    (tmp_path / "plain").write_bytes(plain)
+    (tmp_path / "packed").write_bytes(COMPRESSORS[kind](plain))
+    want = records(run([str(tmp_path / "plain")]).stdout)
+    packed = run([str(tmp_path / "packed")])
+    piped = run(["-"], stdin=COMPRESSORS[kind](plain))
+    assert packed.returncode == 0 and piped.returncode == 0
+    assert want and all(r["kind"] in ("bounce", "not-bounce") for r in want)
+    strip = [{k: v for k, v in r.items() if k != "source"} for r in want]
+    for got in (records(packed.stdout), records(piped.stdout)):
+        assert [{k: v for k, v in r.items() if k != "source"} for r in got] == strip
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    (gzip.compress(b"From: a@example.org\n\nhello\n" * 50)[:40], "damaged gzip data"),
+    (gzip.compress(gzip.compress(b"From: a@example.org\n\nhello\n")), "gzip data inside compressed data: decompress it first"),
+    (b"\x28\xb5\x2f\xfd" + b"\0" * 40, "zstd-compressed: decompress it first (zstd -d)"),
+    (b"PK\x03\x04" + b"\0" * 40, "a ZIP archive: unpack it first"),
+], ids=["truncated-gzip", "gzip-in-gzip", "zstd", "zip"])
+def test_compressed_input_that_cannot_be_read_is_one_clear_line(tmp_path: Path, data: bytes, message: str) -> None:
+    (tmp_path / "odd").write_bytes(data)
+    p = run([str(tmp_path / "odd"), str(FIXTURES / "exim/unrouteable.eml")])
+    assert p.returncode == 1
+    err = p.stderr.decode()
+    assert err.startswith(f"bounce-classify: {tmp_path / 'odd'}: {message}") and err.count("\n") == 1
+    assert [r["recipient"] for r in records(p.stdout)] == ["someone@no-such-domain.example"]
 
 
 def test_maildir_and_directories(tmp_path: Path) -> None:

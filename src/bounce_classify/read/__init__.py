@@ -2,7 +2,7 @@
 
 Single files, mbox files (by content, not name), Maildir folders, plain
 directories (walked recursively), standard input, and JSON documents or JSON
-Lines.  Everything is read as bytes; mbox files are streamed message by
+Lines, each also gzip-, bzip2- or xz-compressed.  Everything is read as bytes; mbox files are streamed message by
 message so memory does not grow with the archive.
 """
 
@@ -144,8 +144,79 @@ def from_stream(source: str, fh: BinaryIO, single: bool = False) -> Iterator[Ite
     return _from_stream(source, fh, single)
 
 
-def _from_stream(source: str, fh: BinaryIO, single: bool = False) -> Iterator[Item | ReadError]:
+# Compressed input, known by its first bytes: gzip, bzip2 and xz are read through the standard
+# library as they stream (a rotated mbox.gz, a Dovecot Maildir with compressed files, an S3
+# archive of .eml.gz); formats it cannot read get a clear error instead of a not-bounce.
+_BZIP2_BLOCK = b"1AY&SY"
+_EMPTY_BZIP2 = b"\x17rE8P\x90"
+_UNREADABLE = ((b"\x28\xb5\x2f\xfd", "zstd-compressed: decompress it first (zstd -d)"),
+               (b"PK\x03\x04", "a ZIP archive: unpack it first"),
+               (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive: unpack it first"))
+
+
+def _compression(head: bytes) -> str | None:
+    if head.startswith(b"\x1f\x8b"):
+        return "gzip"
+    if head.startswith(b"BZh") and head[4:10] in (_BZIP2_BLOCK, _EMPTY_BZIP2):
+        return "bzip2"
+    if head.startswith(b"\xfd7zXZ\x00"):
+        return "xz"
+    return None
+
+
+class _Prefixed:
+    """A byte stream that gives back the bytes already peeked, then the rest of the stream."""
+
+    def __init__(self, head: bytes, fh: BinaryIO) -> None:
+        self._head = head
+        self._fh = fh
+
+    def read(self, n: int = -1) -> bytes:
+        if not self._head:
+            return self._fh.read(n) or b""
+        if n is None or n < 0:
+            data, self._head = self._head + (self._fh.read() or b""), b""
+            return data
+        data, self._head = self._head[:n], self._head[n:]
+        return data
+
+
+def _decompressed(source: str, fh: BinaryIO, head: bytes, kind: str,
+                  single: bool) -> Iterator[Item | ReadError]:
+    import lzma
+    import zlib
+
+    raw: Any = _Prefixed(head, fh)
+    if kind == "gzip":
+        import gzip
+
+        inner: Any = gzip.GzipFile(fileobj=raw, mode="rb")
+    elif kind == "bzip2":
+        import bz2
+
+        inner = bz2.BZ2File(raw, mode="rb")
+    else:
+        inner = lzma.LZMAFile(raw, mode="rb")
+    try:
+        yield from _from_stream(source, inner, single, compressed=True)
+    except (OSError, EOFError, zlib.error, lzma.LZMAError) as exc:
+        yield ReadError(source, f"damaged {kind} data: {exc or type(exc).__name__}")
+
+
+def _from_stream(source: str, fh: BinaryIO, single: bool = False,
+                 compressed: bool = False) -> Iterator[Item | ReadError]:
     head = _peek(fh, 4096)
+    kind = _compression(head)
+    if kind is not None:
+        if compressed:  # one layer is what archives use; more is a bomb's shape
+            yield ReadError(source, f"{kind} data inside compressed data: decompress it first")
+        else:
+            yield from _decompressed(source, fh, head, kind, single)
+        return
+    for magic, message in _UNREADABLE:
+        if head.startswith(magic):
+            yield ReadError(source, message)
+            return
     if head.startswith(OLE_MAGIC):
         yield Item(source, 1, _read_all(fh, head), "msg")
         return

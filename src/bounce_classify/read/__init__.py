@@ -2,8 +2,9 @@
 
 Single files, mbox files (by content, not name), Maildir folders, plain
 directories (walked recursively), standard input, and JSON documents or JSON
-Lines, each also gzip-, bzip2- or xz-compressed.  Everything is read as bytes; mbox files are streamed message by
-message so memory does not grow with the archive.
+Lines, each also gzip-, bzip2- or xz-compressed.  Everything is read as bytes;
+mbox files are streamed message by message so memory does not grow with the
+archive.
 """
 
 from __future__ import annotations
@@ -183,23 +184,26 @@ class _Prefixed:
 
 def _decompressed(source: str, fh: BinaryIO, head: bytes, kind: str,
                   single: bool) -> Iterator[Item | ReadError]:
-    import lzma
-    import zlib
-
     raw: Any = _Prefixed(head, fh)
+    damaged: tuple[type[Exception], ...] = (OSError, EOFError)  # bad data, or data cut short
     if kind == "gzip":
         import gzip
+        import zlib
 
         inner: Any = gzip.GzipFile(fileobj=raw, mode="rb")
+        damaged += (zlib.error,)
     elif kind == "bzip2":
         import bz2
 
         inner = bz2.BZ2File(raw, mode="rb")
     else:
+        import lzma
+
         inner = lzma.LZMAFile(raw, mode="rb")
+        damaged += (lzma.LZMAError,)
     try:
         yield from _from_stream(source, inner, single, compressed=True)
-    except (OSError, EOFError, zlib.error, lzma.LZMAError) as exc:
+    except damaged as exc:
         yield ReadError(source, f"damaged {kind} data: {exc or type(exc).__name__}")
 
 

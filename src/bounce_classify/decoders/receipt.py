@@ -26,9 +26,11 @@ _HEADING = lazy_re(
     r"notification was sent by the destination server)\s*:?[ \t]*$", re.I | re.M)
 # the recipients' block ends at the original's quoted "Subject:" or at two blank lines
 _BLOCK_END = lazy_re(r"^[ \t]*(?:Subject|Sent)[ \t]*:|\n[ \t]*\n[ \t]*\n", re.I | re.M)
-_ADDRESS = lazy_re(r"[^\s<>()\[\]\"',;:]+@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,250}[A-Za-z0-9])?")
-# the older layout quotes the original's "To:" above the heading
+# a local part is at most 64 characters, which also keeps the search linear on long words
+_ADDRESS = lazy_re(r"[^\s<>()\[\]\"',;:]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,250}[A-Za-z0-9])?")
+# the older layout quotes the original's "To:" above the heading, as "Name <address>" items
 _QUOTED_TO = lazy_re(r"^[ \t]+To:[ \t]*([^\n]+)", re.I | re.M)
+_NAMED = lazy_re(r"\s*\"?([^\"<>;,]*?)\"?\s*<([^<>\s]{1,320})>")
 
 
 class Receipt:
@@ -49,8 +51,7 @@ class Receipt:
         end = _BLOCK_END.search(rest)
         block = rest[:end.start()] if end else rest
         if "@" not in block:
-            quoted = _QUOTED_TO.search(text, 0, m.start())
-            block = quoted.group(1) if quoted else ""
+            block = _named_recipients(text[:m.start()], block)
         heading = " ".join(m.group("heading").split())
         seen: set[str] = set()
         recipients = []
@@ -64,6 +65,23 @@ class Receipt:
         if not recipients:
             return None
         return new_facts(self.name, msg, recipients, kind="delivered")
+
+
+def _named_recipients(above: str, names: str) -> str:
+    """The addresses on the quoted "To:" line whose display names the receipt lists.
+
+    The older layout names each recipient it delivered to ("Kim Lee on <date>"); an address
+    whose name is not among them was not reported delivered, unless the line has one address.
+    """
+    quoted = _QUOTED_TO.search(above)
+    if quoted is None:
+        return ""
+    line = quoted.group(1)
+    named = _NAMED.findall(line)
+    if len(_ADDRESS.findall(line)) <= 1:
+        return line
+    listed = names.lower()
+    return " ".join(addr for name, addr in named if name.strip() and name.strip().lower() in listed)
 
 
 DECODER = Receipt()

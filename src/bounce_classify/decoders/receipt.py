@@ -16,7 +16,7 @@ import re
 from ..lazyre import lazy_re
 from ..message import Message
 from ..model import Facts, RecipientFacts
-from ._common import clean_address, new_facts
+from ._common import addresses, new_facts
 
 _SUBJECT = lazy_re(r"^\s*(delivered|relayed)\s*:", re.I)
 _HEADING = lazy_re(
@@ -26,8 +26,6 @@ _HEADING = lazy_re(
     r"notification was sent by the destination server)\s*:?[ \t]*$", re.I | re.M)
 # the recipients' block ends at the original's quoted "Subject:" or at two blank lines
 _BLOCK_END = lazy_re(r"^[ \t]*(?:Subject|Sent)[ \t]*:|\n[ \t]*\n[ \t]*\n", re.I | re.M)
-# a local part is at most 64 characters, which also keeps the search linear on long words
-_ADDRESS = lazy_re(r"[^\s<>()\[\]\"',;:]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,250}[A-Za-z0-9])?")
 # the older layout quotes the original's "To:" above the heading, as "Name <address>" items
 _QUOTED_TO = lazy_re(r"^[ \t]+To:[ \t]*([^\n]+)", re.I | re.M)
 _NAMED = lazy_re(r"\s*\"?([^\"<>;,]*?)\"?\s*<([^<>\s]{1,320})>")
@@ -55,9 +53,8 @@ class Receipt:
         heading = " ".join(m.group("heading").split())
         seen: set[str] = set()
         recipients = []
-        for found in _ADDRESS.finditer(block):
-            addr = clean_address(found.group(0))
-            if addr is None or addr.lower() in seen:
+        for addr in addresses(block):
+            if addr.lower() in seen:
                 continue
             seen.add(addr.lower())
             recipients.append(RecipientFacts(recipient=addr, action=action.group(1).lower(),
@@ -78,7 +75,7 @@ def _named_recipients(above: str, names: str) -> str:
         return ""
     line = quoted.group(1)
     named = _NAMED.findall(line)
-    if len(_ADDRESS.findall(line)) <= 1:
+    if len(addresses(line)) <= 1:
         return line
     listed = names.lower()
     return " ".join(addr for name, addr in named if name.strip() and name.strip().lower() in listed)

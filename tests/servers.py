@@ -1,14 +1,23 @@
 """Real network servers for the tests, on loopback: an authoritative DNS server (dnspython)
-and SMTP submission servers (aiosmtpd with STARTTLS and AUTH, a stalling one)."""
+SMTP servers (aiosmtpd with STARTTLS and AUTH, a stalling one, a banner-only one) and private
+Postfix instances."""
 
 from __future__ import annotations
 
 import datetime
+import json
+import os
+import pwd
+import shutil
+import smtplib
 import socket
 import socketserver
 import ssl
 import struct
+import subprocess
+import tempfile
 import threading
+import time
 from pathlib import Path
 
 import dns.flags
@@ -235,3 +244,129 @@ class BannerServer:
     def close(self) -> None:
         self.srv.shutdown()
         self.srv.server_close()
+
+
+# -- Postfix ----------------------------------------------------------------------------------
+
+_POSTFIX_SERVICES = """\
+pickup    unix  n - n 60 1 pickup
+cleanup   unix  n - n - 0 cleanup
+qmgr      unix  n - n 300 1 qmgr
+rewrite   unix  - - n - - trivial-rewrite
+bounce    unix  - - n - 0 bounce
+defer     unix  - - n - 0 bounce
+trace     unix  - - n - 0 bounce
+verify    unix  - - n - 1 verify
+flush     unix  n - n 1000? 0 flush
+proxymap  unix  - - n - - proxymap
+showq     unix  n - n - - showq
+error     unix  - - n - - error
+retry     unix  - - n - - error
+discard   unix  - - n - - discard
+anvil     unix  - - n - 1 anvil
+scache    unix  - - n - 1 scache
+postlog   unix-dgram n - n - 1 postlogd
+"""
+
+_POSTFIX_MAIN = """\
+compatibility_level = 3.6
+queue_directory = {base}/queue
+data_directory = {base}/data
+mail_owner = postfix
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+smtpd_recipient_restrictions = permit_mynetworks, reject_unauth_destination
+alias_maps =
+alias_database =
+local_recipient_maps =
+smtputf8_enable = no
+maillog_file = {base}/maillog
+maillog_file_prefixes = {base}
+smtp_dns_support_level = disabled
+"""
+
+
+def postfix_missing() -> str | None:
+    """Why a private Postfix instance cannot run here, or None when it can."""
+    if shutil.which("postfix") is None and not Path("/usr/sbin/postfix").exists():
+        return "Postfix is not installed (Debian package postfix); .ci/run installs it"
+    if os.geteuid() != 0:
+        return "the Postfix integration tests need root: Postfix's master process runs as root"
+    return None
+
+
+def wait_for(predicate, timeout: float = 60.0, what: str = "Postfix"):
+    """Poll ``predicate`` until it returns something true, and return that."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+class Postfix:
+    """A private Postfix instance: its own main.cf, master.cf, queue and log in a temporary
+    directory, with an SMTP listener on a free loopback port.
+
+    ``main`` is appended to a common main.cf (a later setting wins in Postfix), and ``services``
+    to a master.cf that holds the queue manager's own services and the listener.
+    """
+
+    def __init__(self, main: str, services: str = "") -> None:
+        self.base = Path(tempfile.mkdtemp(prefix="bc-postfix-"))
+        self.base.chmod(0o755)
+        self.conf = self.base / "conf"
+        self.conf.mkdir()
+        for sub in ("queue", "data"):
+            (self.base / sub).mkdir()
+        owner = pwd.getpwnam("postfix")
+        os.chown(self.base / "data", owner.pw_uid, owner.pw_gid)
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        (self.conf / "main.cf").write_text(_POSTFIX_MAIN.format(base=self.base) + main)
+        (self.conf / "master.cf").write_text(f"127.0.0.1:{self.port} inet n - n - - smtpd\n"
+                                             + _POSTFIX_SERVICES + services)
+        try:
+            p = self.postfix("post-install", "create-missing")  # the queue's sub-directories and owners
+            assert p.returncode == 0, p.stdout + p.stderr
+            p = self.postfix("start")
+            assert p.returncode == 0, p.stdout + p.stderr + self.maillog()
+
+            def listening() -> bool:
+                try:
+                    with smtplib.SMTP("127.0.0.1", self.port, timeout=5) as s:
+                        s.noop()
+                    return True
+                except OSError:
+                    return False
+
+            wait_for(listening, 20, "Postfix to listen")
+        except BaseException:
+            self.close()
+            raise
+
+    def postfix(self, *args: str):
+        return subprocess.run(["postfix", "-c", str(self.conf), *args], capture_output=True, text=True,
+                              timeout=60)
+
+    def send(self, sender: str, recipients: list[str], message: bytes, rcpt_options: tuple[str, ...] = ()) -> None:
+        with smtplib.SMTP("127.0.0.1", self.port, timeout=30) as s:
+            s.ehlo()
+            s.sendmail(sender, recipients, message, rcpt_options=list(rcpt_options))
+
+    def queue(self) -> list[dict]:
+        p = subprocess.run(["postqueue", "-c", str(self.conf), "-j"], capture_output=True, text=True, timeout=30)
+        return [json.loads(line) for line in p.stdout.splitlines() if line.strip()]
+
+    def maillog(self) -> str:
+        path = self.base / "maillog"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def close(self) -> None:
+        self.postfix("stop")
+        time.sleep(0.5)
+        self.postfix("abort")
+        shutil.rmtree(self.base, ignore_errors=True)

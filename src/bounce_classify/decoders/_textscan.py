@@ -429,11 +429,13 @@ def paragraph_with(text: str, needle: str) -> str | None:
         if _has_error(rest):
             return one_line(rest.lstrip(" >:.,;-"))
         # the error may be in the next paragraph (address on its own line), unless that is the
-        # report's own notice ("this mail cannot be replied to")
+        # report's own notice ("this mail cannot be replied to") or the heading of a list of
+        # addresses ("The address to which the message has not yet been delivered is:")
         if end >= 0:
             nxt_end = body.find("\n\n", end + 2)
             nxt = body[end + 2: nxt_end if nxt_end >= 0 else len(body)]
-            if _has_error(nxt) and "@" not in nxt.split("\n", 1)[0] and not _NOTICE.search(nxt):
+            if _has_error(nxt) and "@" not in nxt.split("\n", 1)[0] and not _NOTICE.search(nxt) \
+                    and not nxt.rstrip().endswith(":"):
                 return one_line(nxt)
         idx = low.find(needle.lower(), idx + 1)
     return None

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+
+from ..lazyre import lazy_re
 from ..model import Facts, RecipientFacts
 
 HARD_REASONS = frozenset({"userunknown", "hostunknown", "hasmoved"})
@@ -20,6 +23,11 @@ PSEUDO_STATUS = {
 }
 
 
+# Words only a queue that has given up writes.  OpenSMTPD reports an expired envelope with
+# "Action: delayed" and status 4.4.7, yet the envelope is gone from its queue: a failure.
+_GAVE_UP = lazy_re(r"\benvelope expired\b|\bretry timeout exceeded\b|\bmessage expired\b", re.I)
+
+
 def kind_of(facts: Facts, r: RecipientFacts) -> str:
     """bounce, delay, feedback, autoreply or delivered, from the format and the DSN action."""
     if facts.kind in ("feedback", "autoreply"):
@@ -28,7 +36,7 @@ def kind_of(facts: Facts, r: RecipientFacts) -> str:
         return facts.kind
     action = (r.action or "").lower()
     if action == "delayed":
-        return "delay"
+        return "bounce" if r.diagnostic and _GAVE_UP.search(r.diagnostic[:2000]) else "delay"
     if action in ("delivered", "relayed", "expanded"):
         return "delivered"
     if action == "failed":

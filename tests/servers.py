@@ -370,3 +370,112 @@ class Postfix:
         time.sleep(0.5)
         self.postfix("abort")
         shutil.rmtree(self.base, ignore_errors=True)
+
+
+# -- Exim -------------------------------------------------------------------------------------
+
+# Debian's exim4-daemon-light conflicts with Postfix (each is the system's MTA), so .ci/run unpacks
+# it here instead of installing it; an installed Exim is used first.
+EXIM_UNPACKED = Path("/opt/bounce-classify-ci/exim/usr/sbin/exim4")
+EXIM_USER = "Debian-exim"  # the user Debian's build runs as: its name is compiled in
+
+
+def exim_binary() -> Path | None:
+    for cand in (Path("/usr/sbin/exim4"), EXIM_UNPACKED):
+        if cand.exists() and os.access(cand, os.X_OK):
+            return cand
+    return None
+
+
+def exim_missing() -> str | None:
+    """Why a private Exim instance cannot run here, or None when it can."""
+    if exim_binary() is None:
+        return f"Exim is not installed (Debian package exim4-daemon-light; .ci/run unpacks it to {EXIM_UNPACKED})"
+    if os.geteuid() != 0:
+        return "the Exim integration tests need root: a private configuration (-C) keeps root's privilege only"
+    try:
+        pwd.getpwnam(EXIM_USER)
+    except KeyError:
+        return f"the user {EXIM_USER} that Exim was built to run as does not exist; .ci/run creates it"
+    probe = subprocess.run([str(exim_binary()), "-bV"], capture_output=True, text=True, timeout=30)
+    if "Exim version" not in probe.stdout:
+        return f"Exim does not start: {(probe.stderr or probe.stdout).strip()[:300]}"
+    return None
+
+
+class Exim:
+    """A private Exim: its own configuration, spool and logs in a temporary directory.
+
+    Messages are submitted on the command line and delivered at once; ``hostname`` is its own
+    name, ``routes`` maps a domain to ``host::port`` for a manualroute router, ``local`` is the
+    domain of local users, and
+    ``retry`` and ``main`` are appended to the retry section and the main options.  Nothing
+    listens: queue runs are started with ``run_queue``.
+    """
+
+    def __init__(self, hostname: str, routes: dict[str, str], local: str, main: str = "",
+                 retry: str = "* * F,1s,1s\n") -> None:
+        binary = exim_binary()
+        assert binary is not None
+        self.binary = binary
+        self.base = Path(tempfile.mkdtemp(prefix="bc-exim-"))
+        self.base.chmod(0o755)
+        owner = pwd.getpwnam(EXIM_USER)
+        os.chown(self.base, owner.pw_uid, owner.pw_gid)  # Exim writes its logs and spool as that user
+        route_list = " ; ".join(f"{domain} {target} byname" for domain, target in routes.items())
+        self.conf = self.base / "exim.conf"
+        self.conf.write_text(f"""\
+exim_path = {binary}
+keep_environment =
+primary_hostname = {hostname}
+qualify_domain = {hostname.split('.', 1)[-1]}
+spool_directory = {self.base}/spool
+log_file_path = {self.base}/%slog
+exim_user = {EXIM_USER}
+exim_group = {EXIM_USER}
+never_users = root
+domainlist local_domains = {local}
+trusted_users = root
+host_lookup =
+{main}
+begin routers
+remote:
+  driver = manualroute
+  domains = ! +local_domains
+  transport = remote_smtp
+  route_list = {route_list}
+  self = send
+  no_more
+localuser:
+  driver = accept
+  check_local_user
+  transport = local_delivery
+
+begin transports
+remote_smtp:
+  driver = smtp
+  allow_localhost
+local_delivery:
+  driver = appendfile
+  file = /dev/null
+
+begin retry
+{retry}""")
+
+    def exim(self, *args: str, stdin: bytes = b"") -> subprocess.CompletedProcess:
+        return subprocess.run([str(self.binary), "-C", str(self.conf), *args], input=stdin,
+                              capture_output=True, timeout=60)
+
+    def send(self, sender: str, recipients: list[str], message: bytes) -> None:
+        p = self.exim("-odi", "-f", sender, "--", *recipients, stdin=message)
+        assert p.returncode == 0, p.stderr.decode(errors="replace") + self.mainlog()
+
+    def run_queue(self) -> None:
+        self.exim("-qff")
+
+    def mainlog(self) -> str:
+        path = self.base / "mainlog"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def close(self) -> None:
+        shutil.rmtree(self.base, ignore_errors=True)

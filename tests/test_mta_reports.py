@@ -1,0 +1,294 @@
+"""Real MTAs write the reports, and bounce-classify reads them.
+
+A private Postfix and a private Exim relay test messages to an aiosmtpd server on loopback
+that answers each recipient as its table says (user unknown, mailbox full, blocked, spam at
+DATA, greylisted), to a server with a SIZE limit, to a closed port, and to a local user who
+does not exist.  Each MTA then writes its own notifications: bounces, delay warnings and (from
+Postfix) a success report.  They come back to the same aiosmtpd server as the sender's mail
+and are classified with `classify()`, so these cases check the decoders and the rules against
+what the installed MTAs really write, not against copies.
+
+They need root, Debian's postfix package and Exim (exim4-daemon-light), which .ci/run provides.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from dataclasses import dataclass, field
+from email.utils import make_msgid
+from typing import Any
+
+import pytest
+
+from bounce_classify import classify
+from bounce_classify.model import Result
+from conftest import require_server
+from servers import Exim, Postfix, exim_missing, postfix_missing, wait_for
+
+ORIGIN = "origin.test"  # the sender's domain: its mail, notifications included, goes to the sink
+SENDER = f"sender@{ORIGIN}"
+DEST, SMALL, CLOSED = "127.0.0.1", "127.0.0.2", "127.0.0.3"  # one address per next hop: Exim
+# keys its retry data and reuses connections by address, not by port
+
+# The downstream server's answer, by the recipient's local part: (SMTP stage, reply).
+# Other recipients are accepted.
+REPLIES = {
+    "nouser": ("RCPT", "550 5.1.1 <{rcpt}>: Recipient address rejected: User unknown in virtual mailbox table"),
+    "gone": ("RCPT", "550 5.1.1 <{rcpt}>: Recipient address rejected: User unknown in relay recipient table"),
+    "full": ("RCPT", "452 4.2.2 <{rcpt}>: Mailbox full"),
+    "listed": ("RCPT", "554 5.7.1 Service unavailable; Client host [127.0.0.1] blocked using zen.spamhaus.org"),
+    "spam": ("DATA", "550 5.7.1 Message rejected as spam by Content Filtering"),
+    "grey": ("RCPT", "451 4.7.1 <{rcpt}>: Recipient address rejected: Greylisted, please try again later"),
+}
+
+
+@dataclass
+class Case:
+    """One message: its recipients, and what each MTA's report must say of each recipient.
+
+    ``expect`` maps an MTA to {(recipient, kind): fields}; fields left out are not checked, and
+    an MTA left out does not send this message.
+    """
+
+    id: str
+    recipients: list[str]
+    expect: dict[str, dict[tuple[str, str], dict[str, Any]]]
+    notify: str | None = None
+    postfix_queue: str = "bounce-now"
+    big: bool = False
+
+
+USER_UNKNOWN = dict(kind="bounce", status="5.1.1", reply_code="550", reason="userunknown", hop="recipient-mailbox",
+                    smtp_command="RCPT", remote_mta=DEST, hard_bounce=True)
+CASES = [
+    Case("rcpt-user-unknown", ["nouser@dest.test"], {
+        "postfix": {("nouser@dest.test", "bounce"): dict(USER_UNKNOWN, action="failed")},
+        "exim": {("nouser@dest.test", "bounce"): dict(USER_UNKNOWN, action="failed")}}),
+    Case("two-recipients-one-report", ["nouser+2@dest.test", "gone@dest.test"], {
+        mta: {("nouser+2@dest.test", "bounce"): USER_UNKNOWN, ("gone@dest.test", "bounce"): USER_UNKNOWN}
+        for mta in ("postfix", "exim")}),
+    Case("mailbox-full-then-final", ["full@dest.test"], {
+        mta: {("full@dest.test", "bounce"): dict(kind="bounce", action="failed", reply_code="452",
+                                                 reason="mailboxfull", hop="recipient-mailbox", hard_bounce=False)}
+        for mta in ("postfix", "exim")}),
+    Case("client-on-block-list", ["listed@dest.test"], {
+        mta: {("listed@dest.test", "bounce"): dict(kind="bounce", status="5.7.1", reply_code="554", reason="blocked",
+                                                   hop="recipient-policy")}
+        for mta in ("postfix", "exim")}),
+    Case("spam-at-end-of-data", ["spam@dest.test"], {
+        mta: {("spam@dest.test", "bounce"): dict(kind="bounce", status="5.7.1", reply_code="550",
+                                                 reason="spamdetected", hop="recipient-policy", smtp_command="DATA")}
+        for mta in ("postfix", "exim")}),
+    Case("server-size-limit", ["big@small.test"], {
+        mta: {("big@small.test", "bounce"): dict(kind="bounce", reason="mesgtoobig", hop="message")}
+        for mta in ("postfix", "exim")}, big=True),
+    Case("connection-refused", ["anyone@closed.test"], {
+        "postfix": {("anyone@closed.test", "bounce"): dict(action="failed", status="4.4.1", reason="networkerror",
+                                                           hop="transport")},
+        # Exim warns first, with no cause (a refused connection is no reply), then gives up
+        "exim": {("anyone@closed.test", "delay"): dict(action="delayed", diagnostic=None, reason="expired",
+                                                       hop="transport", fix_owner="none", permanent=False),
+                 ("anyone@closed.test", "bounce"): dict(action="failed", reason="expired", hop="transport",
+                                                        permanent=True)}}),
+    Case("local-user-unknown", ["ghost@local.test"], {
+        "postfix": {("ghost@local.test", "bounce"): dict(status="5.1.1", reply_code=None, reason="userunknown",
+                                                         hop="recipient-mailbox", hard_bounce=True)},
+        # Exim has no router for the address: "Unrouteable address", read as an unknown domain
+        "exim": {("ghost@local.test", "bounce"): dict(reason="hostunknown", hop="recipient-mailbox",
+                                                      hard_bounce=True)}}),
+    Case("success-report", ["reader@dest.test"], {
+        "postfix": {("reader@dest.test", "delivered"): dict(action="relayed", status="2.0.0", reason="delivered",
+                                                            hop=None)}}, notify="NOTIFY=SUCCESS"),
+    Case("greylisted-delay-warning", ["grey@dest.test"], {
+        mta: {("grey@dest.test", "delay"): dict(action="delayed", status="4.7.1", reply_code="451", permanent=False,
+                                                hard_bounce=False)}
+        for mta in ("postfix", "exim")}, postfix_queue="delay-warning"),
+]
+
+POSTFIX_MAIN = """\
+myhostname = mail.origin.test
+mydomain = origin.test
+myorigin = origin.test
+mydestination = local.test
+relay_domains = dest.test, small.test, closed.test
+transport_maps = inline:{{ dest.test=smtp:[{dest}]:{down}, small.test=smtp:[{small}]:{small_port}, closed.test=smtp:[{closed}]:{closed_port}, origin.test=smtp:[{dest}]:{down} }}
+smtp_connect_timeout = 5s
+"""
+POSTFIX_QUEUES = {
+    # a temporary failure is final at once: Postfix tries each message only once
+    "bounce-now": "maximal_queue_lifetime = 0\nbounce_queue_lifetime = 0\n",
+    # a message still deferred after a second is worth a warning to its sender
+    "delay-warning": ("maximal_queue_lifetime = 1d\ndelay_warning_time = 1s\nqueue_run_delay = 1s\n"
+                      "minimal_backoff_time = 1s\nmaximal_backoff_time = 2s\n"),
+}
+POSTFIX_SERVICES = "smtp      unix  - - n - - smtp\nlocal     unix  - n n - - local\n"
+# Exim: a warning after a second on the queue; greylisting is retried for an hour, a refused
+# connection for a few seconds, and anything else given up at once
+EXIM_MAIN = "delay_warning = 1s\nignore_bounce_errors_after = 0s\n"
+EXIM_RETRY = "grey@dest.test * F,1h,1s\nclosed.test * F,3s,1s\n* * F,1s,1s\n"
+
+
+def _reply(address: str) -> tuple[str, str]:
+    """The table's answer for a recipient, keyed by its local part up to any "+tag"."""
+    local, _, domain = address.partition("@")
+    if domain == ORIGIN:
+        return "", ""
+    stage, reply = REPLIES.get(local.partition("+")[0], ("", ""))
+    return stage, reply.format(rcpt=address)
+
+
+class Downstream:
+    """The recipients' servers and the sender's mailbox in one aiosmtpd handler."""
+
+    def __init__(self) -> None:
+        self.reports: list[bytes] = []
+        self.lock = threading.Lock()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        stage, reply = _reply(address)
+        if stage == "RCPT":
+            return reply
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        for stage, reply in map(_reply, envelope.rcpt_tos):
+            if stage == "DATA":
+                return reply
+        if all(a.endswith("@" + ORIGIN) for a in envelope.rcpt_tos):  # a notification, to the sender
+            with self.lock:
+                self.reports.append(envelope.content)
+        return "250 2.0.0 OK queued"
+
+
+def _free_port(host: str) -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+def _message(recipients: list[str], big: bool) -> tuple[bytes, str]:
+    msgid = make_msgid(domain=ORIGIN)
+    body = "Hello.\r\n" + ("y" * 76 + "\r\n") * (80 if big else 1)
+    # the subject names the recipient, as a real one may: the reports quote it
+    text = (f"From: Sender <{SENDER}>\r\nTo: {', '.join(recipients)}\r\nSubject: For {recipients[0]}\r\n"
+            f"Message-ID: {msgid}\r\n\r\n{body}")
+    return text.encode(), msgid.strip("<>")
+
+
+@dataclass
+class Outcome:
+    found: dict[tuple[str, str], tuple[dict, int]] = field(default_factory=dict)  # (rcpt, kind) -> (record, report)
+    sent: dict[str, str] = field(default_factory=dict)  # recipient -> Message-ID sent
+
+
+@pytest.fixture(scope="module")
+def downstream():
+    from aiosmtpd.controller import Controller
+
+    ports = {"down": _free_port(DEST), "small_port": _free_port(SMALL), "closed_port": _free_port(CLOSED)}
+    handler = Downstream()
+    controllers = [Controller(handler, hostname=DEST, port=ports["down"], server_hostname="mx.dest.test"),
+                   Controller(handler, hostname=SMALL, port=ports["small_port"], server_hostname="mx.small.test",
+                              data_size_limit=2000)]
+    for c in controllers:
+        c.start()
+    try:
+        yield handler, ports
+    finally:
+        for c in controllers:
+            c.stop()
+
+
+def _collect(handler: Downstream, expected: set[tuple[str, str]], logs, tick=None) -> dict:
+    def all_reported():
+        if tick is not None:
+            tick()
+        with handler.lock:
+            reports = list(handler.reports)
+        found: dict[tuple[str, str], tuple[dict, int]] = {}
+        for i, raw in enumerate(reports):
+            for rec in map(Result.to_dict, classify(raw)):
+                found.setdefault((rec["recipient"], rec["kind"]), (rec, i))
+        return found if expected <= set(found) else None
+
+    try:
+        return wait_for(all_reported, 60, "the notifications")
+    except AssertionError:
+        raise AssertionError(f"not every expected report came:\n{logs()}") from None
+
+
+def _run(handler: Downstream, mta: str, send, logs, tick=None) -> Outcome:
+    with handler.lock:
+        handler.reports.clear()
+    out = Outcome()
+    for case in CASES:
+        if mta in case.expect:
+            message, msgid = _message(case.recipients, case.big)
+            send(case, message)
+            out.sent.update(dict.fromkeys(case.recipients, msgid))
+    expected = {key for case in CASES for key in case.expect.get(mta, {})}
+    out.found = _collect(handler, expected, logs, tick)
+    return out
+
+
+@pytest.fixture(scope="module")
+def postfix_reports(downstream) -> Outcome:
+    missing = postfix_missing()
+    if missing:
+        require_server(missing)
+    handler, ports = downstream
+    main = POSTFIX_MAIN.format(dest=DEST, small=SMALL, closed=CLOSED, **ports)
+    instances: dict[str, Postfix] = {}
+    try:
+        for name, extra in POSTFIX_QUEUES.items():
+            instances[name] = Postfix(main + extra, POSTFIX_SERVICES)
+
+        def send(case: Case, message: bytes) -> None:
+            instances[case.postfix_queue].send(SENDER, case.recipients, message,
+                                               (case.notify,) if case.notify else ())
+
+        return _run(handler, "postfix", send, lambda: "".join(p.maillog() for p in instances.values()))
+    finally:
+        for p in instances.values():
+            p.close()
+
+
+@pytest.fixture(scope="module")
+def exim_reports(downstream) -> Outcome:
+    missing = exim_missing()
+    if missing:
+        require_server(missing)
+    handler, ports = downstream
+    routes = {"dest.test": f"{DEST}::{ports['down']}", "small.test": f"{SMALL}::{ports['small_port']}",
+              "closed.test": f"{CLOSED}::{ports['closed_port']}", ORIGIN: f"{DEST}::{ports['down']}"}
+    exim = Exim("mail.origin.test", routes, "local.test", EXIM_MAIN, EXIM_RETRY)
+    try:
+        return _run(handler, "exim", lambda case, message: exim.send(SENDER, case.recipients, message),
+                    exim.mainlog, tick=exim.run_queue)  # each poll is a queue run: retries and warnings
+    finally:
+        exim.close()
+
+
+def _check(outcome: Outcome, mta: str, case: Case, decoder: str, reporting_mta: str) -> None:
+    for (rcpt, kind), fields in case.expect[mta].items():
+        rec, _ = outcome.found[(rcpt, kind)]
+        got = {k: rec.get(k) for k in fields}
+        assert got == fields, (rcpt, rec)
+        assert rec["decoded_by"] == decoder
+        assert rec["reporting_mta"] == reporting_mta
+        assert rec["original"]["message_id"] == outcome.sent[rcpt]  # links the report to the message sent
+    bounced = [key for key in case.expect[mta] if key[1] == "bounce"]
+    if len(bounced) > 1:  # one message's recipients, refused together, are reported together
+        assert len({outcome.found[key][1] for key in bounced}) == 1
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if "postfix" in c.expect], ids=lambda c: c.id)
+def test_postfix_writes_and_bounce_classify_reads(postfix_reports, case) -> None:
+    _check(postfix_reports, "postfix", case, "postfix", "mail.origin.test")
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if "exim" in c.expect], ids=lambda c: c.id)
+def test_exim_writes_and_bounce_classify_reads(exim_reports, case) -> None:
+    _check(exim_reports, "exim", case, "exim", "mail.origin.test")

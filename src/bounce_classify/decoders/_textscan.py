@@ -425,7 +425,8 @@ def paragraph_with(text: str, needle: str) -> str | None:
         start = body.rfind("\n\n", 0, idx)
         end = body.find("\n\n", idx)
         para = body[start + 2 if start >= 0 else 0: end if end >= 0 else len(body)]
-        rest = para[para.lower().find(needle.lower()) + len(needle):]
+        at = para.lower().find(needle.lower())
+        rest = _own_lines(para[at + len(needle):], needle, para.rfind("\n", 0, at) + 1, para)
         if _has_error(rest):
             return one_line(rest.lstrip(" >:.,;-"))
         # the error may be in the next paragraph (address on its own line), unless that is the
@@ -439,6 +440,25 @@ def paragraph_with(text: str, needle: str) -> str | None:
                 return one_line(nxt)
         idx = low.find(needle.lower(), idx + 1)
     return None
+
+
+# A line that starts with an address: in a list of "address: reason" lines, the next entry.
+_ADDRESS_LINE = lazy_re(r"^([ \t]*)<?([^\s<>@:]{1,128}@[^\s<>:]{1,255}?)>?(?::|\s|$)", re.M)
+
+
+def _own_lines(rest: str, needle: str, line_start: int, para: str) -> str:
+    """``rest`` up to the next line that starts with another address, no deeper indented
+    than the line of ``needle``: the next entry of a list, not a continuation of this one
+    (Postfix indents a wrapped reply, which may well begin with an address)."""
+    line = para[line_start:para.find("\n", line_start) if "\n" in para[line_start:] else len(para)]
+    indent = len(line) - len(line.lstrip(" \t"))
+    first_break = rest.find("\n")
+    if first_break < 0:
+        return rest
+    for m in _ADDRESS_LINE.finditer(rest, first_break + 1):
+        if len(m.group(1)) <= indent and m.group(2).lower() != needle.lower():
+            return rest[:m.start()]
+    return rest
 
 
 # The report's own notices, whose words ("cannot", "できません") are no error of the recipient's

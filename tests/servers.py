@@ -479,3 +479,105 @@ begin retry
 
     def close(self) -> None:
         shutil.rmtree(self.base, ignore_errors=True)
+
+
+# -- OpenSMTPD --------------------------------------------------------------------------------
+
+# Like Exim's, Debian's opensmtpd package conflicts with Postfix; .ci/run unpacks it here.  Its
+# spool (/var/spool/smtpd) and control socket are compiled in, so only one can run at a time.
+OPENSMTPD_UNPACKED = Path("/opt/bounce-classify-ci/opensmtpd/usr/sbin/smtpd")
+OPENSMTPD_SPOOL = Path("/var/spool/smtpd")
+OPENSMTPD_SOCKET = Path("/var/run/smtpd.sock")
+
+
+def opensmtpd_binary() -> Path | None:
+    for cand in (Path("/usr/sbin/smtpd"), OPENSMTPD_UNPACKED):
+        if cand.exists() and os.access(cand, os.X_OK):
+            return cand
+    return None
+
+
+def opensmtpd_missing() -> str | None:
+    """Why a private OpenSMTPD cannot run here, or None when it can."""
+    if opensmtpd_binary() is None:
+        return f"OpenSMTPD is not installed (Debian package opensmtpd; .ci/run unpacks it to {OPENSMTPD_UNPACKED})"
+    if os.geteuid() != 0:
+        return "the OpenSMTPD integration tests need root: smtpd starts as root and drops to its users"
+    for user in ("opensmtpd", "opensmtpq"):
+        try:
+            home = Path(pwd.getpwnam(user).pw_dir)
+        except KeyError:
+            return f"the user {user} that OpenSMTPD runs as does not exist; .ci/run creates it"
+        if not home.is_dir():
+            return f"{user}'s home {home}, where OpenSMTPD confines itself, does not exist; .ci/run creates it"
+    if OPENSMTPD_SOCKET.exists():
+        with socket.socket(socket.AF_UNIX) as probe:
+            if probe.connect_ex(str(OPENSMTPD_SOCKET)) == 0:
+                return "an OpenSMTPD is already running here, and its spool cannot be shared"
+    return None
+
+
+class OpenSMTPD:
+    """A private OpenSMTPD in the foreground, with its configuration in a temporary directory.
+
+    ``routes`` maps a domain to ``host:port``; ``main`` is added before the listener (queue
+    lifetime, warning interval).  Its spool is the compiled-in one, removed again on close
+    unless it was there before.
+    """
+
+    def __init__(self, hostname: str, routes: dict[str, str], main: str = "") -> None:
+        binary = opensmtpd_binary()
+        assert binary is not None
+        self.base = Path(tempfile.mkdtemp(prefix="bc-opensmtpd-"))
+        self.base.chmod(0o755)
+        self.spool_existed = OPENSMTPD_SPOOL.exists()
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        lines = [main, f"listen on 127.0.0.1 port {self.port} hostname {hostname}"]
+        for i, (domain, target) in enumerate(routes.items()):
+            lines.append(f'action "route{i}" relay host smtp://{target} helo {hostname}')
+            lines.append(f'match from any for domain "{domain}" action "route{i}"')
+        conf = self.base / "smtpd.conf"
+        conf.write_text("\n".join(lines) + "\n")
+        conf.chmod(0o644)
+        self.log = open(self.base / "smtpd.log", "wb")
+        self.proc = subprocess.Popen([str(binary), "-d", "-f", str(conf)], stdout=self.log, stderr=subprocess.STDOUT)
+
+        def listening() -> bool:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"smtpd exited: {self.logs()}")
+            try:
+                with smtplib.SMTP("127.0.0.1", self.port, timeout=5) as s:
+                    s.noop()
+                return True
+            except OSError:
+                return False
+
+        try:
+            wait_for(listening, 20, "OpenSMTPD to listen")
+        except BaseException:
+            self.close()
+            raise
+
+    def send(self, sender: str, recipients: list[str], message: bytes, rcpt_options: tuple[str, ...] = ()) -> None:
+        with smtplib.SMTP("127.0.0.1", self.port, timeout=30) as s:
+            s.ehlo()
+            s.sendmail(sender, recipients, message, rcpt_options=list(rcpt_options))
+
+    def logs(self) -> str:
+        self.log.flush()
+        return (self.base / "smtpd.log").read_text(errors="replace")
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        if not self.spool_existed:
+            shutil.rmtree(OPENSMTPD_SPOOL, ignore_errors=True)
+        shutil.rmtree(self.base, ignore_errors=True)

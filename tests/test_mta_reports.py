@@ -1,6 +1,6 @@
 """Real MTAs write the reports, and bounce-classify reads them.
 
-A private Postfix and a private Exim relay test messages to an aiosmtpd server on loopback
+A private Postfix, Exim and OpenSMTPD each relay test messages to an aiosmtpd server on loopback
 that answers each recipient as its table says (user unknown, mailbox full, blocked, spam at
 DATA, greylisted), to a server with a SIZE limit, to a closed port, and to a local user who
 does not exist.  Each MTA then writes its own notifications: bounces, delay warnings and (from
@@ -8,7 +8,8 @@ Postfix) a success report.  They come back to the same aiosmtpd server as the se
 and are classified with `classify()`, so these cases check the decoders and the rules against
 what the installed MTAs really write, not against copies.
 
-They need root, Debian's postfix package and Exim (exim4-daemon-light), which .ci/run provides.
+They need root, Debian's postfix package, Exim (exim4-daemon-light) and OpenSMTPD, which
+.ci/run provides.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import pytest
 from bounce_classify import classify
 from bounce_classify.model import Result
 from conftest import require_server
-from servers import Exim, Postfix, exim_missing, postfix_missing, wait_for
+from servers import Exim, OpenSMTPD, Postfix, exim_missing, opensmtpd_missing, postfix_missing, wait_for
 
 ORIGIN = "origin.test"  # the sender's domain: its mail, notifications included, goes to the sink
 SENDER = f"sender@{ORIGIN}"
@@ -35,7 +36,6 @@ DEST, SMALL, CLOSED = "127.0.0.1", "127.0.0.2", "127.0.0.3"  # one address per n
 # Other recipients are accepted.
 REPLIES = {
     "nouser": ("RCPT", "550 5.1.1 <{rcpt}>: Recipient address rejected: User unknown in virtual mailbox table"),
-    "gone": ("RCPT", "550 5.1.1 <{rcpt}>: Recipient address rejected: User unknown in relay recipient table"),
     "full": ("RCPT", "452 4.2.2 <{rcpt}>: Mailbox full"),
     "listed": ("RCPT", "554 5.7.1 Service unavailable; Client host [127.0.0.1] blocked using zen.spamhaus.org"),
     "spam": ("DATA", "550 5.7.1 Message rejected as spam by Content Filtering"),
@@ -60,29 +60,41 @@ class Case:
 
 
 USER_UNKNOWN = dict(kind="bounce", status="5.1.1", reply_code="550", reason="userunknown", hop="recipient-mailbox",
-                    smtp_command="RCPT", remote_mta=DEST, hard_bounce=True)
+                    hard_bounce=True)
+BLOCKED = dict(kind="bounce", status="5.7.1", reply_code="554", reason="blocked", hop="recipient-policy",
+               hard_bounce=False)
+# Postfix and Exim name the server and the command it refused; OpenSMTPD's report names neither
+SAID_AT_RCPT = dict(smtp_command="RCPT", remote_mta=DEST)
+# OpenSMTPD keeps retrying a temporary failure, warns, and reports an expired envelope in the
+# end with "Action: delayed": that last report is a bounce
+EXPIRED_ENVELOPE = dict(action="delayed", status="4.4.7", diagnostic="Envelope expired", reason="expired",
+                        hop="transport", permanent=True)
+ALL = ("postfix", "exim", "opensmtpd")
 CASES = [
     Case("rcpt-user-unknown", ["nouser@dest.test"], {
-        "postfix": {("nouser@dest.test", "bounce"): dict(USER_UNKNOWN, action="failed")},
-        "exim": {("nouser@dest.test", "bounce"): dict(USER_UNKNOWN, action="failed")}}),
-    Case("two-recipients-one-report", ["nouser+2@dest.test", "gone@dest.test"], {
-        mta: {("nouser+2@dest.test", "bounce"): USER_UNKNOWN, ("gone@dest.test", "bounce"): USER_UNKNOWN}
-        for mta in ("postfix", "exim")}),
-    Case("mailbox-full-then-final", ["full@dest.test"], {
-        mta: {("full@dest.test", "bounce"): dict(kind="bounce", action="failed", reply_code="452",
-                                                 reason="mailboxfull", hop="recipient-mailbox", hard_bounce=False)}
-        for mta in ("postfix", "exim")}),
+        "postfix": {("nouser@dest.test", "bounce"): dict(USER_UNKNOWN, **SAID_AT_RCPT, action="failed")},
+        "exim": {("nouser@dest.test", "bounce"): dict(USER_UNKNOWN, **SAID_AT_RCPT, action="failed")},
+        "opensmtpd": {("nouser@dest.test", "bounce"): dict(USER_UNKNOWN, action="failed")}}),
+    # two recipients refused for different reasons: each keeps its own reply
+    Case("two-recipients-one-report", ["nouser+2@dest.test", "listed+2@dest.test"], {
+        mta: {("nouser+2@dest.test", "bounce"): USER_UNKNOWN, ("listed+2@dest.test", "bounce"): BLOCKED}
+        for mta in ALL}),
+    Case("mailbox-full", ["full@dest.test"], {
+        **{mta: {("full@dest.test", "bounce"): dict(kind="bounce", action="failed", reply_code="452",
+                                                    reason="mailboxfull", hop="recipient-mailbox", hard_bounce=False)}
+           for mta in ("postfix", "exim")},
+        "opensmtpd": {("full@dest.test", "delay"): dict(action="delayed", status="4.2.2", reply_code="452",
+                                                        reason="mailboxfull", hop="recipient-mailbox"),
+                      ("full@dest.test", "bounce"): EXPIRED_ENVELOPE}}),
     Case("client-on-block-list", ["listed@dest.test"], {
-        mta: {("listed@dest.test", "bounce"): dict(kind="bounce", status="5.7.1", reply_code="554", reason="blocked",
-                                                   hop="recipient-policy")}
-        for mta in ("postfix", "exim")}),
+        mta: {("listed@dest.test", "bounce"): BLOCKED} for mta in ALL}),
     Case("spam-at-end-of-data", ["spam@dest.test"], {
         mta: {("spam@dest.test", "bounce"): dict(kind="bounce", status="5.7.1", reply_code="550",
-                                                 reason="spamdetected", hop="recipient-policy", smtp_command="DATA")}
-        for mta in ("postfix", "exim")}),
+                                                 reason="spamdetected", hop="recipient-policy")}
+        for mta in ALL}),
     Case("server-size-limit", ["big@small.test"], {
         mta: {("big@small.test", "bounce"): dict(kind="bounce", reason="mesgtoobig", hop="message")}
-        for mta in ("postfix", "exim")}, big=True),
+        for mta in ALL}, big=True),
     Case("connection-refused", ["anyone@closed.test"], {
         "postfix": {("anyone@closed.test", "bounce"): dict(action="failed", status="4.4.1", reason="networkerror",
                                                            hop="transport")},
@@ -90,7 +102,10 @@ CASES = [
         "exim": {("anyone@closed.test", "delay"): dict(action="delayed", diagnostic=None, reason="expired",
                                                        hop="transport", fix_owner="none", permanent=False),
                  ("anyone@closed.test", "bounce"): dict(action="failed", reason="expired", hop="transport",
-                                                        permanent=True)}}),
+                                                        permanent=True)},
+        "opensmtpd": {("anyone@closed.test", "delay"): dict(action="delayed", reason="networkerror", hop="transport",
+                                                            permanent=False),
+                      ("anyone@closed.test", "bounce"): EXPIRED_ENVELOPE}}),
     Case("local-user-unknown", ["ghost@local.test"], {
         "postfix": {("ghost@local.test", "bounce"): dict(status="5.1.1", reply_code=None, reason="userunknown",
                                                          hop="recipient-mailbox", hard_bounce=True)},
@@ -103,7 +118,7 @@ CASES = [
     Case("greylisted-delay-warning", ["grey@dest.test"], {
         mta: {("grey@dest.test", "delay"): dict(action="delayed", status="4.7.1", reply_code="451", permanent=False,
                                                 hard_bounce=False)}
-        for mta in ("postfix", "exim")}, postfix_queue="delay-warning"),
+        for mta in ALL}, postfix_queue="delay-warning"),
 ]
 
 POSTFIX_MAIN = """\
@@ -126,6 +141,8 @@ POSTFIX_SERVICES = "smtp      unix  - - n - - smtp\nlocal     unix  - n n - - lo
 # Exim: a warning after a second on the queue; greylisting is retried for an hour, a refused
 # connection for a few seconds, and anything else given up at once
 EXIM_MAIN = "delay_warning = 1s\nignore_bounce_errors_after = 0s\n"
+# OpenSMTPD: a warning after a second, and an envelope expires after four
+OPENSMTPD_MAIN = "queue ttl 4s\nbounce warn-interval 1s\n"
 EXIM_RETRY = "grey@dest.test * F,1h,1s\nclosed.test * F,3s,1s\n* * F,1s,1s\n"
 
 
@@ -284,6 +301,22 @@ def _check(outcome: Outcome, mta: str, case: Case, decoder: str, reporting_mta: 
         assert len({outcome.found[key][1] for key in bounced}) == 1
 
 
+@pytest.fixture(scope="module")
+def opensmtpd_reports(downstream) -> Outcome:
+    missing = opensmtpd_missing()
+    if missing:
+        require_server(missing)
+    handler, ports = downstream
+    routes = {"dest.test": f"{DEST}:{ports['down']}", "small.test": f"{SMALL}:{ports['small_port']}",
+              "closed.test": f"{CLOSED}:{ports['closed_port']}", ORIGIN: f"{DEST}:{ports['down']}"}
+    smtpd = OpenSMTPD("mail.origin.test", routes, OPENSMTPD_MAIN)
+    try:
+        return _run(handler, "opensmtpd", lambda case, message: smtpd.send(SENDER, case.recipients, message),
+                    smtpd.logs)
+    finally:
+        smtpd.close()
+
+
 @pytest.mark.parametrize("case", [c for c in CASES if "postfix" in c.expect], ids=lambda c: c.id)
 def test_postfix_writes_and_bounce_classify_reads(postfix_reports, case) -> None:
     _check(postfix_reports, "postfix", case, "postfix", "mail.origin.test")
@@ -292,3 +325,8 @@ def test_postfix_writes_and_bounce_classify_reads(postfix_reports, case) -> None
 @pytest.mark.parametrize("case", [c for c in CASES if "exim" in c.expect], ids=lambda c: c.id)
 def test_exim_writes_and_bounce_classify_reads(exim_reports, case) -> None:
     _check(exim_reports, "exim", case, "exim", "mail.origin.test")
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if "opensmtpd" in c.expect], ids=lambda c: c.id)
+def test_opensmtpd_writes_and_bounce_classify_reads(opensmtpd_reports, case) -> None:
+    _check(opensmtpd_reports, "opensmtpd", case, "rfc3464", "mail.origin.test")

@@ -450,7 +450,8 @@ def _own_lines(rest: str, needle: str, line_start: int, para: str) -> str:
     """``rest`` up to the next line that starts with another address, no deeper indented
     than the line of ``needle``: the next entry of a list, not a continuation of this one
     (Postfix indents a wrapped reply, which may well begin with an address)."""
-    line = para[line_start:para.find("\n", line_start) if "\n" in para[line_start:] else len(para)]
+    eol = para.find("\n", line_start)
+    line = para[line_start:eol if eol >= 0 else len(para)]
     indent = len(line) - len(line.lstrip(" \t"))
     first_break = rest.find("\n")
     if first_break < 0:

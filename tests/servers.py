@@ -152,6 +152,39 @@ def make_certificate(directory: Path) -> tuple[Path, Path]:
 
 # -- SMTP -------------------------------------------------------------------------------------
 
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port free on ``host`` now (aiosmtpd and the MTAs need a concrete one)."""
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+def answers_smtp(port: int) -> bool:
+    """Whether an SMTP server on loopback ``port`` greets and answers NOOP."""
+    try:
+        with smtplib.SMTP("127.0.0.1", port, timeout=5) as s:
+            s.noop()
+        return True
+    except OSError:
+        return False
+
+
+def smtp_send(port: int, sender: str, recipients: list[str], message: bytes,
+              rcpt_options: tuple[str, ...] = ()) -> None:
+    """Submit one message over SMTP to loopback ``port`` (EHLO first, so RCPT options go through)."""
+    with smtplib.SMTP("127.0.0.1", port, timeout=30) as s:
+        s.ehlo()
+        s.sendmail(sender, recipients, message, rcpt_options=list(rcpt_options))
+
+
+def installed_or_unpacked(*candidates: Path) -> Path | None:
+    """The first of ``candidates`` that is an executable file."""
+    for cand in candidates:
+        if cand.exists() and os.access(cand, os.X_OK):
+            return cand
+    return None
+
+
 class SmtpServer:
     """aiosmtpd submission server: STARTTLS, AUTH PLAIN/LOGIN, one accepted credential.
 
@@ -182,9 +215,7 @@ class SmtpServer:
             ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             ctx.load_cert_chain(cert, key)
         starttls = starttls and not implicit
-        with socket.socket() as probe:  # aiosmtpd needs a concrete port
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
+        self.port = free_port()
         self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port, ready_timeout=10,
                                      server_hostname="localhost", tls_context=ctx if starttls else None,
                                      ssl_context=ctx if implicit else None, require_starttls=starttls,
@@ -323,9 +354,7 @@ class Postfix:
             (self.base / sub).mkdir()
         owner = pwd.getpwnam("postfix")
         os.chown(self.base / "data", owner.pw_uid, owner.pw_gid)
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
+        self.port = free_port()
         (self.conf / "main.cf").write_text(_POSTFIX_MAIN.format(base=self.base) + main)
         (self.conf / "master.cf").write_text(f"127.0.0.1:{self.port} inet n - n - - smtpd\n"
                                              + _POSTFIX_SERVICES + services)
@@ -334,16 +363,7 @@ class Postfix:
             assert p.returncode == 0, p.stdout + p.stderr
             p = self.postfix("start")
             assert p.returncode == 0, p.stdout + p.stderr + self.maillog()
-
-            def listening() -> bool:
-                try:
-                    with smtplib.SMTP("127.0.0.1", self.port, timeout=5) as s:
-                        s.noop()
-                    return True
-                except OSError:
-                    return False
-
-            wait_for(listening, 20, "Postfix to listen")
+            wait_for(lambda: answers_smtp(self.port), 20, "Postfix to listen")
         except BaseException:
             self.close()
             raise
@@ -353,9 +373,7 @@ class Postfix:
                               timeout=60)
 
     def send(self, sender: str, recipients: list[str], message: bytes, rcpt_options: tuple[str, ...] = ()) -> None:
-        with smtplib.SMTP("127.0.0.1", self.port, timeout=30) as s:
-            s.ehlo()
-            s.sendmail(sender, recipients, message, rcpt_options=list(rcpt_options))
+        smtp_send(self.port, sender, recipients, message, rcpt_options)
 
     def queue(self) -> list[dict]:
         p = subprocess.run(["postqueue", "-c", str(self.conf), "-j"], capture_output=True, text=True, timeout=30)
@@ -381,10 +399,7 @@ EXIM_USER = "Debian-exim"  # the user Debian's build runs as: its name is compil
 
 
 def exim_binary() -> Path | None:
-    for cand in (Path("/usr/sbin/exim4"), EXIM_UNPACKED):
-        if cand.exists() and os.access(cand, os.X_OK):
-            return cand
-    return None
+    return installed_or_unpacked(Path("/usr/sbin/exim4"), EXIM_UNPACKED)
 
 
 def exim_missing() -> str | None:
@@ -491,10 +506,7 @@ OPENSMTPD_SOCKET = Path("/var/run/smtpd.sock")
 
 
 def opensmtpd_binary() -> Path | None:
-    for cand in (Path("/usr/sbin/smtpd"), OPENSMTPD_UNPACKED):
-        if cand.exists() and os.access(cand, os.X_OK):
-            return cand
-    return None
+    return installed_or_unpacked(Path("/usr/sbin/smtpd"), OPENSMTPD_UNPACKED)
 
 
 def opensmtpd_missing() -> str | None:
@@ -531,9 +543,7 @@ class OpenSMTPD:
         self.base = Path(tempfile.mkdtemp(prefix="bc-opensmtpd-"))
         self.base.chmod(0o755)
         self.spool_existed = OPENSMTPD_SPOOL.exists()
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
+        self.port = free_port()
         lines = [main, f"listen on 127.0.0.1 port {self.port} hostname {hostname}"]
         for i, (domain, target) in enumerate(routes.items()):
             lines.append(f'action "route{i}" relay host smtp://{target} helo {hostname}')
@@ -547,12 +557,7 @@ class OpenSMTPD:
         def listening() -> bool:
             if self.proc.poll() is not None:
                 raise AssertionError(f"smtpd exited: {self.logs()}")
-            try:
-                with smtplib.SMTP("127.0.0.1", self.port, timeout=5) as s:
-                    s.noop()
-                return True
-            except OSError:
-                return False
+            return answers_smtp(self.port)
 
         try:
             wait_for(listening, 20, "OpenSMTPD to listen")
@@ -561,9 +566,7 @@ class OpenSMTPD:
             raise
 
     def send(self, sender: str, recipients: list[str], message: bytes, rcpt_options: tuple[str, ...] = ()) -> None:
-        with smtplib.SMTP("127.0.0.1", self.port, timeout=30) as s:
-            s.ehlo()
-            s.sendmail(sender, recipients, message, rcpt_options=list(rcpt_options))
+        smtp_send(self.port, sender, recipients, message, rcpt_options)
 
     def logs(self) -> str:
         self.log.flush()

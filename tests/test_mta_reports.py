@@ -14,7 +14,6 @@ They need root, Debian's postfix package, Exim (exim4-daemon-light) and OpenSMTP
 
 from __future__ import annotations
 
-import socket
 import threading
 from dataclasses import dataclass, field
 from email.utils import make_msgid
@@ -25,7 +24,16 @@ import pytest
 from bounce_classify import classify
 from bounce_classify.model import Result
 from conftest import require_server
-from servers import Exim, OpenSMTPD, Postfix, exim_missing, opensmtpd_missing, postfix_missing, wait_for
+from servers import (
+    Exim,
+    OpenSMTPD,
+    Postfix,
+    exim_missing,
+    free_port,
+    opensmtpd_missing,
+    postfix_missing,
+    wait_for,
+)
 
 ORIGIN = "origin.test"  # the sender's domain: its mail, notifications included, goes to the sink
 SENDER = f"sender@{ORIGIN}"
@@ -179,12 +187,6 @@ class Downstream:
         return "250 2.0.0 OK queued"
 
 
-def _free_port(host: str) -> int:
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
-
-
 def _message(recipients: list[str], big: bool) -> tuple[bytes, str]:
     msgid = make_msgid(domain=ORIGIN)
     body = "Hello.\r\n" + ("y" * 76 + "\r\n") * (80 if big else 1)
@@ -204,7 +206,7 @@ class Outcome:
 def downstream():
     from aiosmtpd.controller import Controller
 
-    ports = {"down": _free_port(DEST), "small_port": _free_port(SMALL), "closed_port": _free_port(CLOSED)}
+    ports = {"down": free_port(DEST), "small_port": free_port(SMALL), "closed_port": free_port(CLOSED)}
     handler = Downstream()
     controllers = [Controller(handler, hostname=DEST, port=ports["down"], server_hostname="mx.dest.test"),
                    Controller(handler, hostname=SMALL, port=ports["small_port"], server_hostname="mx.small.test",
@@ -250,11 +252,20 @@ def _run(handler: Downstream, mta: str, send, logs, tick=None) -> Outcome:
     return out
 
 
-@pytest.fixture(scope="module")
-def postfix_reports(downstream) -> Outcome:
-    missing = postfix_missing()
+def _require(missing: str | None) -> None:
     if missing:
         require_server(missing)
+
+
+def _routes(ports: dict[str, int], sep: str) -> dict[str, str]:
+    """Where each domain's mail goes, as "host{sep}port": the sender's own back to the sink."""
+    return {"dest.test": f"{DEST}{sep}{ports['down']}", "small.test": f"{SMALL}{sep}{ports['small_port']}",
+            "closed.test": f"{CLOSED}{sep}{ports['closed_port']}", ORIGIN: f"{DEST}{sep}{ports['down']}"}
+
+
+@pytest.fixture(scope="module")
+def postfix_reports(downstream) -> Outcome:
+    _require(postfix_missing())
     handler, ports = downstream
     main = POSTFIX_MAIN.format(dest=DEST, small=SMALL, closed=CLOSED, **ports)
     instances: dict[str, Postfix] = {}
@@ -274,13 +285,9 @@ def postfix_reports(downstream) -> Outcome:
 
 @pytest.fixture(scope="module")
 def exim_reports(downstream) -> Outcome:
-    missing = exim_missing()
-    if missing:
-        require_server(missing)
+    _require(exim_missing())
     handler, ports = downstream
-    routes = {"dest.test": f"{DEST}::{ports['down']}", "small.test": f"{SMALL}::{ports['small_port']}",
-              "closed.test": f"{CLOSED}::{ports['closed_port']}", ORIGIN: f"{DEST}::{ports['down']}"}
-    exim = Exim("mail.origin.test", routes, "local.test", EXIM_MAIN, EXIM_RETRY)
+    exim = Exim("mail.origin.test", _routes(ports, "::"), "local.test", EXIM_MAIN, EXIM_RETRY)
     try:
         return _run(handler, "exim", lambda case, message: exim.send(SENDER, case.recipients, message),
                     exim.mainlog, tick=exim.run_queue)  # each poll is a queue run: retries and warnings
@@ -303,13 +310,9 @@ def _check(outcome: Outcome, mta: str, case: Case, decoder: str, reporting_mta: 
 
 @pytest.fixture(scope="module")
 def opensmtpd_reports(downstream) -> Outcome:
-    missing = opensmtpd_missing()
-    if missing:
-        require_server(missing)
+    _require(opensmtpd_missing())
     handler, ports = downstream
-    routes = {"dest.test": f"{DEST}:{ports['down']}", "small.test": f"{SMALL}:{ports['small_port']}",
-              "closed.test": f"{CLOSED}:{ports['closed_port']}", ORIGIN: f"{DEST}:{ports['down']}"}
-    smtpd = OpenSMTPD("mail.origin.test", routes, OPENSMTPD_MAIN)
+    smtpd = OpenSMTPD("mail.origin.test", _routes(ports, ":"), OPENSMTPD_MAIN)
     try:
         return _run(handler, "opensmtpd", lambda case, message: smtpd.send(SENDER, case.recipients, message),
                     smtpd.logs)

@@ -431,19 +431,20 @@ def paragraph_with(text: str, needle: str) -> str | None:
             return one_line(rest.lstrip(" >:.,;-"))
         # the error may be in the next paragraph (address on its own line), unless that is the
         # report's own notice ("this mail cannot be replied to") or the heading of a list of
-        # addresses ("The address to which the message has not yet been delivered is:")
+        # addresses ("The address to which the message has not yet been delivered is:"), which
+        # may be wrapped over two lines
         if end >= 0:
             nxt_end = body.find("\n\n", end + 2)
             nxt = body[end + 2: nxt_end if nxt_end >= 0 else len(body)]
             if _has_error(nxt) and "@" not in nxt.split("\n", 1)[0] and not _NOTICE.search(nxt) \
-                    and not nxt.rstrip().endswith(":"):
+                    and not is_list_heading(" ".join(nxt[:MAX_HEADING * 2].split())):
                 return one_line(nxt)
         idx = low.find(needle.lower(), idx + 1)
     return None
 
 
 # A line that starts with an address: in a list of "address: reason" lines, the next entry.
-_ADDRESS_LINE = lazy_re(r"^([ \t]*)<?([^\s<>@:]{1,128}@[^\s<>:]{1,255}?)>?(?::|\s|$)", re.M)
+_ADDRESS_LINE = lazy_re(r"^([ \t]*)<?(" + ADDRESS.pattern + r")>?(?::|\s|$)", re.M)
 
 
 def _own_lines(rest: str, needle: str, line_start: int, para: str) -> str:

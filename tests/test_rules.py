@@ -181,6 +181,10 @@ id = "no-status-delay"
 reason = "expired"
 when = { kind = ["delay"], has_status = false }
 [[rule]]
+id = "postfix-bounce-without-reply"
+reason = "networkerror"
+when = { kind = ["bounce"], decoder = ["postfix"], has_reply_code = false }
+[[rule]]
 id = "failed-not-5.7"
 reason = "onhold"
 when = { action = ["failed"], not_status = ["5.7.*"] }

@@ -46,6 +46,7 @@ CONDITION_KEYS = {
              "recipient-domain when the server that replied is the recipient domain's own (named inside "
              "it, or a hosted MX named after it, such as example-org.mail.protection.outlook.com)",
     "has_status": "true/false: the bounce carried an enhanced status code",
+    "has_reply_code": "true/false: the bounce carried an SMTP reply code (a failed connection has none)",
 }
 DECISION_KEYS = {"reason", "hop", "fix_owner", "permanent", "remediation"}
 PLACEHOLDERS = {"recipient", "domain", "remote_mta", "reporting_mta", "status", "reply_code",
@@ -164,6 +165,7 @@ class Rule(Record):
 # fields take few distinct values across a run, so which rules pass these conditions is worked
 # out once per combination (RuleSet.first_match) and remembered.
 STATIC_FIELD = {"kind": "kind", "status": "status", "not_status": "status", "has_status": "status",
+                "has_reply_code": "reply_code",
                 "reply_code": "reply_code", "decoder": "decoder", "smtp_command": "smtp_command",
                 "not_smtp_command": "smtp_command", "action": "action"}
 _STATIC_FIELDS = ("kind", "status", "reply_code", "decoder", "smtp_command", "action")
@@ -233,10 +235,10 @@ def _compile(rule_id: str, when: dict[str, Any], origin: str, phrases: dict[str,
                 required.append(frozenset((key,)))
             tests.append(_regex_test(rx, value, key))
             continue
-        if key == "has_status":
+        if key in ("has_status", "has_reply_code"):
             if not isinstance(value, bool):
-                raise RuleError(f"{origin}: rule {rule_id!r}: 'has_status' must be true or false")
-            tests.append(_has_status_test(value))
+                raise RuleError(f"{origin}: rule {rule_id!r}: {key!r} must be true or false")
+            tests.append(_present_test(STATIC_FIELD[key], value))
             continue
         if key == "label":
             if not isinstance(value, dict) or not all(isinstance(v, list) for v in value.values()):
@@ -286,8 +288,8 @@ def _regex_test(rx: Any, pattern: str, key: str) -> Callable[[Evidence], bool]:
     return test
 
 
-def _has_status_test(want: bool) -> Callable[[Evidence], bool]:
-    return lambda ev: (ev.status is not None) == want
+def _present_test(attr: str, want: bool) -> Callable[[Evidence], bool]:
+    return lambda ev: (getattr(ev, attr) is not None) == want
 
 
 def _label_test(wanted: dict[str, set[str]]) -> Callable[[Evidence], bool]:

@@ -437,10 +437,22 @@ def paragraph_with(text: str, needle: str) -> str | None:
             nxt_end = body.find("\n\n", end + 2)
             nxt = body[end + 2: nxt_end if nxt_end >= 0 else len(body)]
             if _has_error(nxt) and "@" not in nxt.split("\n", 1)[0] and not _NOTICE.search(nxt) \
-                    and not is_list_heading(" ".join(nxt[:MAX_HEADING * 2].split())):
+                    and not is_list_heading(" ".join(nxt[:MAX_HEADING * 2].split())) \
+                    and not _starts_a_line(nxt, needle):  # else its own line there says more
                 return one_line(nxt)
         idx = low.find(needle.lower(), idx + 1)
     return None
+
+
+def _starts_a_line(text: str, needle: str) -> bool:
+    """Does a line of ``text`` begin with ``needle`` (or "<needle")?"""
+    low, want = text.lower(), needle.lower()
+    at = low.find(want)
+    while at >= 0:
+        if not low[low.rfind("\n", 0, at) + 1:at].strip(" \t<"):
+            return True
+        at = low.find(want, at + 1)
+    return False
 
 
 # A line that starts with an address: in a list of "address: reason" lines, the next entry.

@@ -11,12 +11,20 @@ from ..model import Facts
 from ..patterns import ci_regex
 from ._common import body_text
 from ._mta import decode_standard
+from ._textscan import has_error
 
 _BODY = ci_regex(r"-----\s*Transcript of session follows\s*-----|The original message was received at")
 # "... while talking to mx.example.org.:" opens each SMTP session of the transcript
 _TALKING = lazy_re(r"^\.\.\. while talking to\s+([A-Za-z0-9][A-Za-z0-9.-]{0,252}?)\.?:[ \t]*$", re.I | re.M)
 _START = lazy_re(r"-----\s*The following addresses? (?:had|has) (?:permanent fatal errors|"
                     r"transient non-fatal errors)\s*-----|-----\s*Transcript of session follows\s*-----", re.I)
+
+# Sendmail's notes on how long the message has been queued, which follow the recipient's error
+# in the transcript: "Warning: message still undelivered after 4 hours", "Will keep trying until
+# message is 5 days old", "Message could not be delivered for 5 days", "Message will be deleted
+# from queue".  They say how long, not why.
+_QUEUE_NOTES = lazy_re(r"\s+(?:Warning: message still undelivered after|Will keep trying until message is|"
+                       r"Message could not be delivered for|Message will be deleted from queue)\b.*$", re.I)
 
 _TRANSCRIPT_SCAN = 50_000  # a transcript stands near the top; an attachment read as text does not
 
@@ -32,7 +40,13 @@ class Sendmail:
 
     def decode(self, msg: Message) -> Facts | None:
         facts = decode_standard(msg, self.name, start=_START)
-        if facts is not None and any(r.remote_mta is None for r in facts.recipients):
+        if facts is None:
+            return None
+        for r in facts.recipients:
+            trimmed = _QUEUE_NOTES.sub("", r.diagnostic or "")
+            if trimmed != r.diagnostic and has_error(trimmed):  # else the notes are all it says
+                r.diagnostic = trimmed
+        if any(r.remote_mta is None for r in facts.recipients):
             _hosts_from_transcript(facts, body_text(msg))
         return facts
 

@@ -496,6 +496,122 @@ begin retry
         shutil.rmtree(self.base, ignore_errors=True)
 
 
+# -- Sendmail ---------------------------------------------------------------------------------
+
+# Debian's sendmail-bin conflicts with Postfix too; .ci/run unpacks it and sendmail-cf (the m4
+# macros a configuration is built from) here.  An installed Sendmail is used first.
+SENDMAIL_UNPACKED = Path("/opt/bounce-classify-ci/sendmail")
+_SENDMAIL_BIN = Path("usr/libexec/sendmail")
+_SENDMAIL_CF = Path("usr/share/sendmail/cf")
+
+
+def sendmail_root() -> Path | None:
+    """The directory Sendmail's files are under: / when installed, else where .ci/run unpacked it."""
+    for root in (Path("/"), SENDMAIL_UNPACKED):
+        if (root / _SENDMAIL_BIN / "sendmail").exists() and (root / _SENDMAIL_CF / "m4" / "cf.m4").exists():
+            return root
+    return None
+
+
+def sendmail_missing() -> str | None:
+    """Why a private Sendmail cannot run here, or None when it can."""
+    if sendmail_root() is None:
+        return ("Sendmail is not installed (Debian packages sendmail-bin and sendmail-cf; .ci/run unpacks them "
+                f"to {SENDMAIL_UNPACKED})")
+    if shutil.which("m4") is None:
+        return "m4, which builds Sendmail's configuration, is not installed (Debian package m4)"
+    if os.geteuid() != 0:
+        return "the Sendmail integration tests need root: a private configuration (-C) runs as root"
+    probe = subprocess.run(["unshare", "--uts", "true"], capture_output=True, text=True, timeout=30)
+    if probe.returncode != 0:
+        return f"unshare --uts, which gives Sendmail a qualified host name, fails here: {probe.stderr.strip()[:300]}"
+    return None
+
+
+class Sendmail:
+    """A private Sendmail: a configuration built with m4 from sendmail-cf, and its own queue,
+    in a temporary directory.
+
+    ``hostname`` is its own name, ``routes`` maps a domain to ``host:port`` (a mailertable entry
+    and a mailer for each port), ``local`` is the domain of local users, and ``main`` is m4
+    appended to the configuration.  Messages are submitted on the command line and delivered at
+    once (``-odi``); a delayed one is retried by ``run_queue``.  Each run is in its own UTS
+    namespace with ``hostname`` as the host name: Sendmail waits a minute for a host name with
+    no domain to resolve before it reads its configuration.
+    """
+
+    def __init__(self, hostname: str, routes: dict[str, str], local: str, main: str = "") -> None:
+        root = sendmail_root()
+        assert root is not None
+        self.hostname = hostname
+        self.binary = root / _SENDMAIL_BIN / "sendmail"
+        self.base = Path(tempfile.mkdtemp(prefix="bc-sendmail-"))
+        (self.base / "mqueue").mkdir(mode=0o700)
+        (self.base / "aliases").write_text("postmaster: root\n")
+        (self.base / "service.switch").write_text("hosts files\naliases files\n")
+        targets = sorted(set(routes.values()))
+        mailers = "".join(
+            f"Mt{i},\tP=[IPC], F=mDFMuXak, S=EnvFromSMTP/HdrFromSMTP, R=EnvToSMTP, E=\\r\\n, L=990, "
+            f"T=DNS/RFC822/SMTP, A=TCP $h {target.rpartition(':')[2]}\n" for i, target in enumerate(targets))
+        table = "".join(f"{domain}\tt{targets.index(target)}:[{target.rpartition(':')[0]}]\n"
+                        for domain, target in routes.items())
+        b = self.base
+        mc = f"""\
+divert(0)dnl
+OSTYPE(`linux')dnl
+define(`confDOMAIN_NAME', `{hostname}')dnl
+define(`QUEUE_DIR', `{b}/mqueue')dnl
+define(`confPID_FILE', `{b}/sendmail.pid')dnl
+define(`STATUS_FILE', `{b}/statistics')dnl
+define(`ALIAS_FILE', `{b}/aliases')dnl
+define(`confHELP_FILE', `/dev/null')dnl
+define(`confSERVICE_SWITCH_FILE', `{b}/service.switch')dnl
+define(`confDONT_PROBE_INTERFACES', `True')dnl
+define(`confDOUBLE_BOUNCE_ADDRESS', `')dnl
+define(`confDONT_BLAME_SENDMAIL', `MapInUnsafeDirPath')dnl
+define(`LOCAL_MAILER_PATH', `{root / _SENDMAIL_BIN / "mail.local"}')dnl
+FEATURE(`nocanonify')dnl
+FEATURE(`mailertable', `hash -o {b}/mailertable')dnl
+LOCAL_DOMAIN(`{local}')dnl
+{main}MAILER(`local')dnl
+MAILER(`smtp')dnl
+MAILER_DEFINITIONS
+{mailers}"""
+        (b / "sendmail.mc").write_text(mc)
+        cf_dir = root / _SENDMAIL_CF
+        with open(b / "sendmail.cf", "wb") as out:
+            p = subprocess.run(["m4", f"-D_CF_DIR_={cf_dir}/", str(cf_dir / "m4" / "cf.m4"), str(b / "sendmail.mc")],
+                               stdout=out, stderr=subprocess.PIPE, timeout=60)
+        assert p.returncode == 0, p.stderr.decode(errors="replace")
+        self.conf = b / "sendmail.cf"
+        p = subprocess.run([str(root / _SENDMAIL_BIN / "makemap"), "-C", str(self.conf), "hash", str(b / "mailertable")],
+                           input=table.encode(), capture_output=True, timeout=60)
+        assert p.returncode == 0, p.stderr.decode(errors="replace")
+        p = self.sendmail("-bi")  # the alias database
+        assert p.returncode == 0, p.stderr.decode(errors="replace")
+
+    def sendmail(self, *args: str, stdin: bytes = b"") -> subprocess.CompletedProcess:
+        return subprocess.run(["unshare", "--uts", "sh", "-c", 'hostname "$0" && exec "$@"', self.hostname,
+                               str(self.binary), "-C", str(self.conf), *args],
+                              input=stdin, capture_output=True, timeout=60)
+
+    def send(self, sender: str, recipients: list[str], message: bytes, notify: str | None = None) -> None:
+        """Submit and deliver at once; errors are mailed back to ``sender`` (-oem), as a bounce.
+
+        The exit status still tells of a recipient's failure (sysexits: 67 no such user, 68 no
+        such host, 69 unavailable, 75 deferred); any other is a fault of this instance.
+        """
+        options = ["-N", notify] if notify else []
+        p = self.sendmail("-odi", "-oem", *options, "-f", sender, "--", *recipients, stdin=message)
+        assert p.returncode in (0, 67, 68, 69, 75), (p.returncode, p.stderr.decode(errors="replace"))
+
+    def run_queue(self) -> None:
+        self.sendmail("-q")
+
+    def close(self) -> None:
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
 # -- OpenSMTPD --------------------------------------------------------------------------------
 
 # Like Exim's, Debian's opensmtpd package conflicts with Postfix; .ci/run unpacks it here.  Its

@@ -1,6 +1,6 @@
 """Real MTAs write the reports, and bounce-classify reads them.
 
-A private Postfix, Exim and OpenSMTPD each relay test messages to an aiosmtpd server on loopback
+A private Postfix, Exim, OpenSMTPD and Sendmail each relay test messages to an aiosmtpd server on loopback
 that answers each recipient as its table says (user unknown, mailbox full, blocked, spam at
 DATA, greylisted), to a server with a SIZE limit, to a closed port, and to a local user who
 does not exist.  Each MTA then writes its own notifications: bounces, delay warnings and (from
@@ -8,8 +8,8 @@ Postfix) a success report.  They come back to the same aiosmtpd server as the se
 and are classified with `classify()`, so these cases check the decoders and the rules against
 what the installed MTAs really write, not against copies.
 
-They need root, Debian's postfix package, Exim (exim4-daemon-light) and OpenSMTPD, which
-.ci/run provides.
+They need root, Debian's postfix package, Exim (exim4-daemon-light), OpenSMTPD and Sendmail
+(sendmail-bin, sendmail-cf and m4), which .ci/run provides.
 """
 
 from __future__ import annotations
@@ -28,10 +28,12 @@ from servers import (
     Exim,
     OpenSMTPD,
     Postfix,
+    Sendmail,
     exim_missing,
     free_port,
     opensmtpd_missing,
     postfix_missing,
+    sendmail_missing,
     wait_for,
 )
 
@@ -77,12 +79,13 @@ SAID_AT_RCPT = dict(smtp_command="RCPT", remote_mta=DEST)
 # end with "Action: delayed": that last report is a bounce
 EXPIRED_ENVELOPE = dict(action="delayed", status="4.4.7", diagnostic="Envelope expired", reason="expired",
                         hop="transport", permanent=True)
-ALL = ("postfix", "exim", "opensmtpd")
+ALL = ("postfix", "exim", "opensmtpd", "sendmail")
 CASES = [
     Case("rcpt-user-unknown", ["nouser@dest.test"], {
         "postfix": {("nouser@dest.test", "bounce"): dict(USER_UNKNOWN, **SAID_AT_RCPT, action="failed")},
         "exim": {("nouser@dest.test", "bounce"): dict(USER_UNKNOWN, **SAID_AT_RCPT, action="failed")},
-        "opensmtpd": {("nouser@dest.test", "bounce"): dict(USER_UNKNOWN, action="failed")}}),
+        "opensmtpd": {("nouser@dest.test", "bounce"): dict(USER_UNKNOWN, action="failed")},
+        "sendmail": {("nouser@dest.test", "bounce"): dict(USER_UNKNOWN, **SAID_AT_RCPT, action="failed")}}),
     # two recipients refused for different reasons: each keeps its own reply
     Case("two-recipients-one-report", ["nouser+2@dest.test", "listed+2@dest.test"], {
         mta: {("nouser+2@dest.test", "bounce"): USER_UNKNOWN, ("listed+2@dest.test", "bounce"): BLOCKED}
@@ -93,7 +96,13 @@ CASES = [
            for mta in ("postfix", "exim")},
         "opensmtpd": {("full@dest.test", "delay"): dict(action="delayed", status="4.2.2", reply_code="452",
                                                         reason="mailboxfull", hop="recipient-mailbox"),
-                      ("full@dest.test", "bounce"): EXPIRED_ENVELOPE}}),
+                      ("full@dest.test", "bounce"): EXPIRED_ENVELOPE},
+        # Sendmail warns, then gives up with "Action: failed" and 4.4.7, the last reply quoted
+        "sendmail": {("full@dest.test", "delay"): dict(action="delayed", status="4.2.2", reply_code="452",
+                                                       reason="mailboxfull", hop="recipient-mailbox", permanent=False),
+                     ("full@dest.test", "bounce"): dict(action="failed", status="4.2.2", reply_code="452",
+                                                        reason="mailboxfull", hop="recipient-mailbox",
+                                                        hard_bounce=False)}}),
     Case("client-on-block-list", ["listed@dest.test"], {
         mta: {("listed@dest.test", "bounce"): BLOCKED} for mta in ALL}),
     Case("spam-at-end-of-data", ["spam@dest.test"], {
@@ -113,16 +122,29 @@ CASES = [
                                                         permanent=True)},
         "opensmtpd": {("anyone@closed.test", "delay"): dict(action="delayed", reason="networkerror", hop="transport",
                                                             permanent=False),
-                      ("anyone@closed.test", "bounce"): EXPIRED_ENVELOPE}}),
+                      ("anyone@closed.test", "bounce"): EXPIRED_ENVELOPE},
+        # Sendmail's "Deferred: Connection refused by [127.0.0.3]": no server answered, so no
+        # block list is to blame; its queue notes ("Will keep trying until ...") are left out
+        "sendmail": {("anyone@closed.test", "delay"): dict(action="delayed", reason="networkerror", hop="transport",
+                                                           fix_owner="none", permanent=False,
+                                                           diagnostic=f"Deferred: Connection refused by [{CLOSED}]"),
+                     ("anyone@closed.test", "bounce"): dict(action="failed", status="4.4.7", reason="networkerror",
+                                                            hop="transport", fix_owner="recipient-admin",
+                                                            diagnostic=f"Deferred: Connection refused by [{CLOSED}]")}}),
     Case("local-user-unknown", ["ghost@local.test"], {
         "postfix": {("ghost@local.test", "bounce"): dict(status="5.1.1", reply_code=None, reason="userunknown",
                                                          hop="recipient-mailbox", hard_bounce=True)},
         # Exim has no router for the address: "Unrouteable address", read as an unknown domain
         "exim": {("ghost@local.test", "bounce"): dict(reason="hostunknown", hop="recipient-mailbox",
-                                                      hard_bounce=True)}}),
+                                                      hard_bounce=True)},
+        "sendmail": {("ghost@local.test", "bounce"): dict(status="5.1.1", reply_code="550", reason="userunknown",
+                                                          hop="recipient-mailbox", hard_bounce=True)}}),
     Case("success-report", ["reader@dest.test"], {
         "postfix": {("reader@dest.test", "delivered"): dict(action="relayed", status="2.0.0", reason="delivered",
-                                                            hop=None)}}, notify="NOTIFY=SUCCESS"),
+                                                            hop=None)},
+        # Sendmail quotes the reply to RCPT, "250 2.1.5 OK", under its summary Status 2.0.0
+        "sendmail": {("reader@dest.test", "delivered"): dict(action="relayed", status="2.1.5", reason="delivered",
+                                                             hop=None)}}, notify="NOTIFY=SUCCESS"),
     Case("greylisted-delay-warning", ["grey@dest.test"], {
         mta: {("grey@dest.test", "delay"): dict(action="delayed", status="4.7.1", reply_code="451", permanent=False,
                                                 hard_bounce=False)}
@@ -151,6 +173,9 @@ POSTFIX_SERVICES = "smtp      unix  - - n - - smtp\nlocal     unix  - n n - - lo
 EXIM_MAIN = "delay_warning = 1s\nignore_bounce_errors_after = 0s\n"
 # OpenSMTPD: a warning after a second, and an envelope expires after four
 OPENSMTPD_MAIN = "queue ttl 4s\nbounce warn-interval 1s\n"
+# Sendmail: the same, and a connection that nobody answers is given up after two seconds
+SENDMAIL_MAIN = ("define(`confTO_QUEUEWARN', `1s')dnl\ndefine(`confTO_QUEUERETURN', `4s')dnl\n"
+                 "define(`confTO_CONNECT', `2s')dnl\n")
 EXIM_RETRY = "grey@dest.test * F,1h,1s\nclosed.test * F,3s,1s\n* * F,1s,1s\n"
 
 
@@ -320,6 +345,21 @@ def opensmtpd_reports(downstream) -> Outcome:
         smtpd.close()
 
 
+@pytest.fixture(scope="module")
+def sendmail_reports(downstream) -> Outcome:
+    _require(sendmail_missing())
+    handler, ports = downstream
+    sendmail = Sendmail("mail.origin.test", _routes(ports, ":"), "local.test", SENDMAIL_MAIN)
+    try:
+        def send(case: Case, message: bytes) -> None:
+            notify = case.notify.partition("=")[2].lower() if case.notify else None  # NOTIFY=SUCCESS: -N success
+            sendmail.send(SENDER, case.recipients, message, notify)
+
+        return _run(handler, "sendmail", send, lambda: "", tick=sendmail.run_queue)  # retries and warnings
+    finally:
+        sendmail.close()
+
+
 @pytest.mark.parametrize("case", [c for c in CASES if "postfix" in c.expect], ids=lambda c: c.id)
 def test_postfix_writes_and_bounce_classify_reads(postfix_reports, case) -> None:
     _check(postfix_reports, "postfix", case, "postfix", "mail.origin.test")
@@ -333,3 +373,8 @@ def test_exim_writes_and_bounce_classify_reads(exim_reports, case) -> None:
 @pytest.mark.parametrize("case", [c for c in CASES if "opensmtpd" in c.expect], ids=lambda c: c.id)
 def test_opensmtpd_writes_and_bounce_classify_reads(opensmtpd_reports, case) -> None:
     _check(opensmtpd_reports, "opensmtpd", case, "rfc3464", "mail.origin.test")
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if "sendmail" in c.expect], ids=lambda c: c.id)
+def test_sendmail_writes_and_bounce_classify_reads(sendmail_reports, case) -> None:
+    _check(sendmail_reports, "sendmail", case, "sendmail", "mail.origin.test")

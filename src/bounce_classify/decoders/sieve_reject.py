@@ -14,7 +14,7 @@ import re
 from ..lazyre import lazy_re
 from ..message import Message
 from ..model import Facts, RecipientFacts
-from ._common import clean_address, new_facts, one_line, strip_dsn_type
+from ._common import clean_address, new_facts, one_line
 from ._dsn import parse_fields
 
 _MDN_TYPES = ("message/disposition-notification", "message/global-disposition-notification")
@@ -47,7 +47,14 @@ class SieveReject:
         reason = one_line((m.group(1) if m else human).split("\n\n", 1)[0])
         rcpt = RecipientFacts(recipient=recipient, action="failed", diagnostic=reason,
                               evidence=[f"Disposition: {one_line(fields['disposition'])}"] + ([reason] if reason else []))
-        return new_facts(self.name, msg, [rcpt], reporting_mta=one_line(strip_dsn_type(fields.get("reporting-ua"))))
+        return new_facts(self.name, msg, [rcpt], reporting_mta=_ua_host(fields.get("reporting-ua")))
+
+
+def _ua_host(value: str | None) -> str | None:
+    """Reporting-UA's name, the host that wrote the report (RFC 8098: "ua-name; ua-product"):
+    "mx.example.org; Dovecot Mail Delivery Agent" -> "mx.example.org"; the product when alone."""
+    name, _, product = (one_line(value) or "").partition(";")
+    return name.strip() or product.strip() or None
 
 
 DECODER = SieveReject()

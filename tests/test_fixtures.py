@@ -13,7 +13,7 @@ from conftest import require_program
 FIXTURES = Path(__file__).parent / "fixtures"
 FIELDS = ("kind", "recipient", "action", "status", "reply_code", "reason", "hop", "fix_owner", "permanent", "hard_bounce", "decoded_by",
           "diagnostic", "smtp_command", "rule", "reporting_mta", "remote_mta")
-KEYS = {"file", "null", "all_recipients", *FIELDS}
+KEYS = {"file", "null", "all_recipients", "original_message_id", *FIELDS}
 
 
 def _cases():
@@ -54,6 +54,8 @@ def test_fixture_expected(fmt: str, case: dict, ending: str) -> None:
             assert got[field] == case[field], f"{field}: expected {case[field]!r}, got {got[field]!r}"
     for field in case.get("null", []):
         assert got[field] is None, f"{field}: expected null, got {got[field]!r}"
+    if "original_message_id" in case:  # what links the report to the message sent
+        assert (got["original"] or {}).get("message_id") == case["original_message_id"], got["original"]
     if "all_recipients" in case:  # and no other record: an echoed header is not a recipient
         assert sorted(r.recipient or "" for r in results) == sorted(case["all_recipients"])
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 
 from ..lazyre import lazy_re
-from ..message import Message
+from ..message import Headers, Message
 from ..model import Facts, RecipientFacts
-from ._common import clean_address, new_facts, one_line
+from ._common import clean_address, new_facts, one_line, original_part
 
 # "Automatic reply" and "out of office" as mail clients title them, in the languages they ship
 # in. Some put the words in brackets before the original subject ("[Automatyczna odpowied\u017a]
@@ -54,7 +54,17 @@ class AutoReply:
         subject = one_line(msg.headers.decoded("subject")) or ""
         rcpt = RecipientFacts(recipient=sender, diagnostic=subject or None,
                               evidence=[f"From: {sender}", f"Subject: {subject}"])
-        return new_facts(self.name, msg, [rcpt], kind="autoreply", original=None)
+        return new_facts(self.name, msg, [rcpt], kind="autoreply", original=original_part(msg) or _replied_to(msg))
+
+
+_MSG_ID = lazy_re(r"<([^<>\s]{1,250}@[^<>\s]{1,250})>")
+
+
+def _replied_to(msg: Message) -> Headers | None:
+    """The message an auto-reply answers, when it quotes none: the one Message-ID of In-Reply-To
+    (RFC 3834 asks responders to set it), so the reply links back to what was sent."""
+    ids = _MSG_ID.findall(msg.headers.get("in-reply-to") or "")
+    return Headers([("Message-ID", f"<{ids[0]}>")]) if len(ids) == 1 else None
 
 
 DECODER = AutoReply()

@@ -185,6 +185,15 @@ def installed_or_unpacked(*candidates: Path) -> Path | None:
     return None
 
 
+def package_root(unpacked: Path, *files: Path) -> Path | None:
+    """The directory a package's ``files`` (relative paths) are all under: / when it is
+    installed, else ``unpacked``, where .ci/run unpacks it; None when neither has them."""
+    for root in (Path("/"), unpacked):
+        if all((root / f).exists() for f in files):
+            return root
+    return None
+
+
 class SmtpServer:
     """aiosmtpd submission server: STARTTLS, AUTH PLAIN/LOGIN, one accepted credential.
 
@@ -506,11 +515,7 @@ _SENDMAIL_CF = Path("usr/share/sendmail/cf")
 
 
 def sendmail_root() -> Path | None:
-    """The directory Sendmail's files are under: / when installed, else where .ci/run unpacked it."""
-    for root in (Path("/"), SENDMAIL_UNPACKED):
-        if (root / _SENDMAIL_BIN / "sendmail").exists() and (root / _SENDMAIL_CF / "m4" / "cf.m4").exists():
-            return root
-    return None
+    return package_root(SENDMAIL_UNPACKED, _SENDMAIL_BIN / "sendmail", _SENDMAIL_CF / "m4" / "cf.m4")
 
 
 def sendmail_missing() -> str | None:
@@ -607,6 +612,106 @@ MAILER_DEFINITIONS
 
     def run_queue(self) -> None:
         self.sendmail("-q")
+
+    def close(self) -> None:
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+# -- Dovecot's delivery agent -----------------------------------------------------------------
+
+# Debian's dovecot-core and dovecot-sieve; .ci/run unpacks them here (installing them would set
+# up and start an IMAP server).  An installed Dovecot is used first.
+DOVECOT_UNPACKED = Path("/opt/bounce-classify-ci/dovecot")
+_DOVECOT_LDA = Path("usr/lib/dovecot/dovecot-lda")
+_DOVECOT_SIEVE = Path("usr/lib/dovecot/modules/lib90_sieve_plugin.so")
+DOVECOT_USER = "nobody"  # the mailbox owner: the delivery agent refuses to run as root
+
+
+def dovecot_root() -> Path | None:
+    return package_root(DOVECOT_UNPACKED, _DOVECOT_LDA, _DOVECOT_SIEVE, Path("usr/bin/doveconf"))
+
+
+def dovecot_missing() -> str | None:
+    """Why Dovecot's delivery agent cannot run here, or None when it can."""
+    if dovecot_root() is None:
+        return ("Dovecot's delivery agent and Sieve are not installed (Debian packages dovecot-core and dovecot-sieve; "
+                f".ci/run unpacks them to {DOVECOT_UNPACKED})")
+    if os.geteuid() != 0:
+        return f"the Dovecot tests need root, to deliver as the mailbox owner {DOVECOT_USER}"
+    return None
+
+
+class DovecotLDA:
+    """Dovecot's delivery agent (dovecot-lda) with Sieve and quota, delivering into mailboxes in a
+    temporary directory as ``DOVECOT_USER``.  Whatever it sends (a rejection, a vacation reply)
+    goes through ``sendmail_path`` into ``outbox`` instead of onwards.
+
+    The agent reads its settings from ``doveconf``, which is run first and hands them over in the
+    environment (``doveconf -e``), so an unpacked copy needs no files in /etc or /usr.
+    """
+
+    def __init__(self, hostname: str) -> None:
+        root = dovecot_root()
+        assert root is not None
+        self.root = root
+        self.base = Path(tempfile.mkdtemp(prefix="bc-dovecot-"))
+        self.base.chmod(0o755)
+        self.outbox = self.base / "outbox"
+        owner = pwd.getpwnam(DOVECOT_USER)
+        self.uid, self.gid = owner.pw_uid, owner.pw_gid
+        for sub in ("outbox", "run", "logs"):  # written by the agent, as the mailbox owner
+            (self.base / sub).mkdir()
+            os.chown(self.base / sub, self.uid, self.gid)
+        capture = self.base / "sendmail"
+        capture.write_text(f'#!/bin/sh\ncat > "$(mktemp {self.outbox}/XXXXXXXX.eml)"\n')
+        capture.chmod(0o755)
+        modules = root / "usr/lib/dovecot/modules"
+        self.conf = self.base / "dovecot.conf"
+        self.conf.write_text(f"""\
+mail_location = maildir:~/Maildir
+mail_plugin_dir = {modules}
+base_dir = {self.base}/run
+hostname = {hostname}
+postmaster_address = postmaster@{hostname}
+sendmail_path = {capture}
+ssl = no
+log_path = {self.base}/logs/lda.log
+quota_full_tempfail = no
+mail_plugins = quota sieve
+plugin {{
+  sieve = file:~/sieve;active=~/.dovecot.sieve
+  sieve_plugindir = {modules}/sieve
+  quota = maildir:User quota
+}}
+""")
+
+    def deliver(self, sender: str, recipient: str, message: bytes, sieve: str | None = None,
+                quota: str | None = None) -> None:
+        """Deliver ``message`` to ``recipient``'s own mailbox, under its Sieve script and a quota
+        rule such as ``*:storage=1k``."""
+        home = self.base / "homes" / recipient
+        home.mkdir(parents=True)
+        if sieve:
+            (home / ".dovecot.sieve").write_text(sieve)
+        for path in (home, *home.iterdir()):
+            os.chown(path, self.uid, self.gid)
+        options = ["-o", f"plugin/quota_rule={quota}"] if quota else []
+        env = {"HOME": str(home), "USER": DOVECOT_USER, "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+        if self.root != Path("/"):
+            env["LD_LIBRARY_PATH"] = str(self.root / "usr/lib/dovecot")  # its libraries' run path is /usr
+        p = subprocess.run(["setpriv", f"--reuid={self.uid}", f"--regid={self.gid}", "--clear-groups",
+                            str(self.root / "usr/bin/doveconf"), "-c", str(self.conf), "-m", "lda", "-e",
+                            str(self.root / _DOVECOT_LDA), *options, "-f", sender, "-a", recipient],
+                           input=message, env=env, capture_output=True, timeout=60)
+        assert p.returncode == 0, p.stderr.decode(errors="replace") + self.log()
+
+    def sent(self) -> dict[str, bytes]:
+        """What the agent has sent so far, by file name."""
+        return {p.name: p.read_bytes() for p in self.outbox.glob("*.eml")}
+
+    def log(self) -> str:
+        path = self.base / "logs" / "lda.log"
+        return path.read_text(errors="replace") if path.exists() else ""
 
     def close(self) -> None:
         shutil.rmtree(self.base, ignore_errors=True)

@@ -357,3 +357,20 @@ def test_replies_in_other_languages_are_read_by_their_words(diagnostic: str, rea
            "    (in reply to RCPT TO command)\n").encode()
     results = [r for r in classify(raw) if r.recipient == "someone@dest.example"]
     assert results and results[0].reason == reason
+
+
+@pytest.mark.parametrize(("diagnostic", "kind", "reply_code", "rule_id", "reason"), [
+    # no SMTP server answered: the network, not a list
+    ("Deferred: Connection refused by mx.dest.example.", "bounce", None, "specific.connection-refused",
+     "networkerror"),
+    ("connect to mx.dest.example[198.51.100.9]:25: Connection refused", "delay", None,
+     "specific.connection-refused-retrying", "networkerror"),
+    # a server that answered, or words that name a list, are read by the rules for those
+    ("554 5.7.1 Connection refused, 198.51.100.7 is listed at zen.spamhaus.org", "bounce", "554", "text.blocked",
+     "blocked"),
+    ("Connection refused: your IP is blacklisted", "bounce", None, "text.blocked", "blocked"),
+])
+def test_a_refused_connection_is_the_network_unless_a_server_or_a_list_says_more(
+        diagnostic: str, kind: str, reply_code: str | None, rule_id: str, reason: str) -> None:
+    rule = ruleset().first_match(evidence(diagnostic.lower(), kind=kind, reply_code=reply_code))
+    assert rule is not None and (rule.id, rule.reason) == (rule_id, reason)

@@ -185,6 +185,11 @@ def installed_or_unpacked(*candidates: Path) -> Path | None:
     return None
 
 
+def log_text(path: Path) -> str:
+    """A server's log, for a failed test's message: empty until the server has written one."""
+    return path.read_text(errors="replace") if path.exists() else ""
+
+
 def package_root(unpacked: Path, *files: Path) -> Path | None:
     """The directory a package's ``files`` (relative paths) are all under: / when it is
     installed, else ``unpacked``, where .ci/run unpacks it; None when neither has them."""
@@ -389,8 +394,7 @@ class Postfix:
         return [json.loads(line) for line in p.stdout.splitlines() if line.strip()]
 
     def maillog(self) -> str:
-        path = self.base / "maillog"
-        return path.read_text(errors="replace") if path.exists() else ""
+        return log_text(self.base / "maillog")
 
     def close(self) -> None:
         self.postfix("stop")
@@ -498,8 +502,7 @@ begin retry
         self.exim("-qff")
 
     def mainlog(self) -> str:
-        path = self.base / "mainlog"
-        return path.read_text(errors="replace") if path.exists() else ""
+        return log_text(self.base / "mainlog")
 
     def close(self) -> None:
         shutil.rmtree(self.base, ignore_errors=True)
@@ -710,8 +713,7 @@ plugin {{
         return {p.name: p.read_bytes() for p in self.outbox.glob("*.eml")}
 
     def log(self) -> str:
-        path = self.base / "logs" / "lda.log"
-        return path.read_text(errors="replace") if path.exists() else ""
+        return log_text(self.base / "logs" / "lda.log")
 
     def close(self) -> None:
         shutil.rmtree(self.base, ignore_errors=True)

@@ -360,21 +360,12 @@ def sendmail_reports(downstream) -> Outcome:
         sendmail.close()
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if "postfix" in c.expect], ids=lambda c: c.id)
-def test_postfix_writes_and_bounce_classify_reads(postfix_reports, case) -> None:
-    _check(postfix_reports, "postfix", case, "postfix", "mail.origin.test")
+# each MTA, and the decoder that must read its reports
+MTAS = {"postfix": "postfix", "exim": "exim", "opensmtpd": "rfc3464", "sendmail": "sendmail"}
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if "exim" in c.expect], ids=lambda c: c.id)
-def test_exim_writes_and_bounce_classify_reads(exim_reports, case) -> None:
-    _check(exim_reports, "exim", case, "exim", "mail.origin.test")
-
-
-@pytest.mark.parametrize("case", [c for c in CASES if "opensmtpd" in c.expect], ids=lambda c: c.id)
-def test_opensmtpd_writes_and_bounce_classify_reads(opensmtpd_reports, case) -> None:
-    _check(opensmtpd_reports, "opensmtpd", case, "rfc3464", "mail.origin.test")
-
-
-@pytest.mark.parametrize("case", [c for c in CASES if "sendmail" in c.expect], ids=lambda c: c.id)
-def test_sendmail_writes_and_bounce_classify_reads(sendmail_reports, case) -> None:
-    _check(sendmail_reports, "sendmail", case, "sendmail", "mail.origin.test")
+@pytest.mark.parametrize(("mta", "case"), [(mta, c) for mta in MTAS for c in CASES if mta in c.expect],
+                         ids=lambda v: v if isinstance(v, str) else v.id)
+def test_the_mta_writes_and_bounce_classify_reads(request, mta: str, case: Case) -> None:
+    outcome = request.getfixturevalue(f"{mta}_reports")  # started once per module, for its first case
+    _check(outcome, mta, case, MTAS[mta], "mail.origin.test")

@@ -1,10 +1,12 @@
-"""Real network servers for the tests, on loopback: an authoritative DNS server (dnspython)
-SMTP servers (aiosmtpd with STARTTLS and AUTH, a stalling one, a banner-only one) and private
-Postfix instances."""
+"""Real network servers for the tests, on loopback: an authoritative DNS server (dnspython),
+SMTP servers (aiosmtpd with STARTTLS and AUTH, a stalling one, a banner-only one), and private
+instances of Postfix, Exim, Sendmail, the DragonFly Mail Agent, Dovecot's delivery agent and
+OpenSMTPD."""
 
 from __future__ import annotations
 
 import datetime
+import grp
 import json
 import os
 import pwd
@@ -615,6 +617,85 @@ MAILER_DEFINITIONS
 
     def run_queue(self) -> None:
         self.sendmail("-q")
+
+    def close(self) -> None:
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+# -- DragonFly Mail Agent ---------------------------------------------------------------------
+
+# Debian's dma conflicts with Postfix too; .ci/run unpacks it here.  An installed one is used first.
+DMA_UNPACKED = Path("/opt/bounce-classify-ci/dma")
+_DMA_BIN = Path("usr/sbin/dma")
+# dma reads /etc/dma/dma.conf and nothing else: each run sees a private one through an overlay
+# on /etc in its own mount namespace, so the system's /etc is never touched
+_DMA_OVERLAY = 'mount -t overlay overlay -o "lowerdir=$0:/etc" /etc && exec "$@"'
+
+
+def dma_missing() -> str | None:
+    """Why a private dma cannot run here, or None when it can."""
+    if package_root(DMA_UNPACKED, _DMA_BIN) is None:
+        return f"the DragonFly Mail Agent is not installed (Debian package dma; .ci/run unpacks it to {DMA_UNPACKED})"
+    if os.geteuid() != 0:
+        return "the dma integration tests need root: its configuration is mounted over /etc in a private namespace"
+    with tempfile.TemporaryDirectory(prefix="bc-dma-probe-") as probe_dir:
+        (Path(probe_dir) / "dma").mkdir()
+        (Path(probe_dir) / "dma" / "probe").write_text("")
+        probe = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", _DMA_OVERLAY, probe_dir,
+                                "test", "-e", "/etc/dma/probe"], capture_output=True, text=True, timeout=30)
+    if probe.returncode != 0:
+        return ("an overlay mount in a private mount namespace, which gives dma its own /etc/dma, fails here: "
+                f"{probe.stderr.strip()[:300] or probe.returncode}")
+    return None
+
+
+class Dma:
+    """A private DragonFly Mail Agent: its own spool and a configuration for each smarthost, in
+    a temporary directory.
+
+    ``send`` delivers in the foreground (``-D``) through the smarthost it is given, as
+    ``host:port``; dma mails its bounce back to the sender through the same smarthost.  dma
+    retries a temporary failure for days, so only permanent ones are for tests.
+    """
+
+    def __init__(self, hostname: str) -> None:
+        root = package_root(DMA_UNPACKED, _DMA_BIN)
+        assert root is not None
+        self.binary = root / _DMA_BIN
+        self.hostname = hostname
+        self.base = Path(tempfile.mkdtemp(prefix="bc-dma-"))
+        self.base.chmod(0o755)
+        self.spool = self.base / "spool"
+        self.spool.mkdir()
+        try:  # as Debian's spool: dma writes it with the mail group's rights
+            os.chown(self.spool, 0, grp.getgrnam("mail").gr_gid)
+            self.spool.chmod(0o2775)
+        except KeyError:
+            self.spool.chmod(0o1777)
+        (self.base / "aliases").write_text("postmaster: root\n")
+
+    def _etc(self, smarthost: str) -> Path:
+        """A directory laid over /etc: dma/dma.conf routing everything to ``smarthost``."""
+        host, _, port = smarthost.rpartition(":")
+        etc = self.base / f"etc-{host}-{port}"
+        if not etc.exists():
+            (etc / "dma").mkdir(parents=True)
+            (etc / "dma" / "dma.conf").write_text(
+                f"SMARTHOST {host}\nPORT {port}\nSPOOLDIR {self.spool}\nALIASES {self.base / 'aliases'}\n"
+                f"MAILNAME {self.hostname}\n")
+        return etc
+
+    def send(self, sender: str, recipients: list[str], message: bytes, smarthost: str) -> None:
+        """Submit as a local program does, with LF line ends: dma adds a CR to every line, even
+        one that has one already."""
+        p = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", _DMA_OVERLAY,
+                            str(self._etc(smarthost)), str(self.binary), "-D", "-f", sender, "--", *recipients],
+                           input=message.replace(b"\r\n", b"\n"), capture_output=True, timeout=60)
+        assert p.returncode == 0, (p.returncode, p.stderr.decode(errors="replace"))
+
+    def queue(self) -> str:
+        """The spool's files, for a failed test's message."""
+        return " ".join(sorted(f.name for f in self.spool.iterdir()))
 
     def close(self) -> None:
         shutil.rmtree(self.base, ignore_errors=True)

@@ -1,6 +1,6 @@
 """Real MTAs write the reports, and bounce-classify reads them.
 
-A private Postfix, Exim, OpenSMTPD and Sendmail each relay test messages to an aiosmtpd server on loopback
+A private Postfix, Exim, OpenSMTPD, Sendmail and DragonFly Mail Agent (dma) each relay test messages to an aiosmtpd server on loopback
 that answers each recipient as its table says (user unknown, mailbox full, blocked, spam at
 DATA, greylisted), to a server with a SIZE limit, to a closed port, and to a local user who
 does not exist.  Each MTA then writes its own notifications: bounces, delay warnings and (from
@@ -8,8 +8,8 @@ Postfix) a success report.  They come back to the same aiosmtpd server as the se
 and are classified with `classify()`, so these cases check the decoders and the rules against
 what the installed MTAs really write, not against copies.
 
-They need root, Debian's postfix package, Exim (exim4-daemon-light), OpenSMTPD and Sendmail
-(sendmail-bin, sendmail-cf and m4), which .ci/run provides.
+They need root, Debian's postfix package, Exim (exim4-daemon-light), OpenSMTPD, Sendmail
+(sendmail-bin, sendmail-cf and m4) and dma, which .ci/run provides.
 """
 
 from __future__ import annotations
@@ -25,10 +25,12 @@ from bounce_classify import classify
 from bounce_classify.model import Result
 from conftest import require_server
 from servers import (
+    Dma,
     Exim,
     OpenSMTPD,
     Postfix,
     Sendmail,
+    dma_missing,
     exim_missing,
     free_port,
     opensmtpd_missing,
@@ -80,16 +82,22 @@ SAID_AT_RCPT = dict(smtp_command="RCPT", remote_mta=DEST)
 EXPIRED_ENVELOPE = dict(action="delayed", status="4.4.7", diagnostic="Envelope expired", reason="expired",
                         hop="transport", permanent=True)
 ALL = ("postfix", "exim", "opensmtpd", "sendmail")
+# dma retries a temporary failure for days and sends no warnings: it runs the permanent cases
+PERMANENT = (*ALL, "dma")
+# dma reports each recipient in a bounce of its own; the others, a message's recipients together
+REPORT_PER_RECIPIENT = {"dma"}
 CASES = [
     Case("rcpt-user-unknown", ["nouser@dest.test"], {
         "postfix": {("nouser@dest.test", "bounce"): dict(USER_UNKNOWN, **SAID_AT_RCPT, action="failed")},
         "exim": {("nouser@dest.test", "bounce"): dict(USER_UNKNOWN, **SAID_AT_RCPT, action="failed")},
         "opensmtpd": {("nouser@dest.test", "bounce"): dict(USER_UNKNOWN, action="failed")},
-        "sendmail": {("nouser@dest.test", "bounce"): dict(USER_UNKNOWN, **SAID_AT_RCPT, action="failed")}}),
+        "sendmail": {("nouser@dest.test", "bounce"): dict(USER_UNKNOWN, **SAID_AT_RCPT, action="failed")},
+        # dma's text names the server and the command, and has no DSN fields
+        "dma": {("nouser@dest.test", "bounce"): dict(USER_UNKNOWN, **SAID_AT_RCPT, action=None)}}),
     # two recipients refused for different reasons: each keeps its own reply
     Case("two-recipients-one-report", ["nouser+2@dest.test", "listed+2@dest.test"], {
         mta: {("nouser+2@dest.test", "bounce"): USER_UNKNOWN, ("listed+2@dest.test", "bounce"): BLOCKED}
-        for mta in ALL}),
+        for mta in PERMANENT}),
     Case("mailbox-full", ["full@dest.test"], {
         **{mta: {("full@dest.test", "bounce"): dict(kind="bounce", action="failed", reply_code="452",
                                                     reason="mailboxfull", hop="recipient-mailbox", hard_bounce=False)}
@@ -104,14 +112,14 @@ CASES = [
                                                         reason="mailboxfull", hop="recipient-mailbox",
                                                         hard_bounce=False)}}),
     Case("client-on-block-list", ["listed@dest.test"], {
-        mta: {("listed@dest.test", "bounce"): BLOCKED} for mta in ALL}),
+        mta: {("listed@dest.test", "bounce"): BLOCKED} for mta in PERMANENT}),
     Case("spam-at-end-of-data", ["spam@dest.test"], {
         mta: {("spam@dest.test", "bounce"): dict(kind="bounce", status="5.7.1", reply_code="550",
                                                  reason="spamdetected", hop="recipient-policy")}
-        for mta in ALL}),
+        for mta in PERMANENT}),
     Case("server-size-limit", ["big@small.test"], {
         mta: {("big@small.test", "bounce"): dict(kind="bounce", reason="mesgtoobig", hop="message")}
-        for mta in ALL}, big=True),
+        for mta in PERMANENT}, big=True),
     Case("connection-refused", ["anyone@closed.test"], {
         "postfix": {("anyone@closed.test", "bounce"): dict(action="failed", status="4.4.1", reason="networkerror",
                                                            hop="transport")},
@@ -330,7 +338,8 @@ def _check(outcome: Outcome, mta: str, case: Case, decoder: str, reporting_mta: 
         assert rec["original"]["message_id"] == outcome.sent[rcpt]  # links the report to the message sent
     bounced = [key for key in case.expect[mta] if key[1] == "bounce"]
     if len(bounced) > 1:  # one message's recipients, refused together, are reported together
-        assert len({outcome.found[key][1] for key in bounced}) == 1
+        reports = {outcome.found[key][1] for key in bounced}
+        assert len(reports) == (len(bounced) if mta in REPORT_PER_RECIPIENT else 1)
 
 
 @pytest.fixture(scope="module")
@@ -360,8 +369,23 @@ def sendmail_reports(downstream) -> Outcome:
         sendmail.close()
 
 
+@pytest.fixture(scope="module")
+def dma_reports(downstream) -> Outcome:
+    _require(dma_missing())
+    handler, ports = downstream
+    routes = _routes(ports, ":")
+    dma = Dma("mail.origin.test")
+    try:
+        def send(case: Case, message: bytes) -> None:  # one smarthost per run: the recipients' own
+            dma.send(SENDER, case.recipients, message, routes[case.recipients[0].rpartition("@")[2]])
+
+        return _run(handler, "dma", send, dma.queue)
+    finally:
+        dma.close()
+
+
 # each MTA, and the decoder that must read its reports
-MTAS = {"postfix": "postfix", "exim": "exim", "opensmtpd": "rfc3464", "sendmail": "sendmail"}
+MTAS = {"postfix": "postfix", "exim": "exim", "opensmtpd": "rfc3464", "sendmail": "sendmail", "dma": "dragonfly"}
 
 
 @pytest.mark.parametrize(("mta", "case"), [(mta, c) for mta in MTAS for c in CASES if mta in c.expect],

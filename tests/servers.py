@@ -608,12 +608,13 @@ MAILER_DEFINITIONS
     def send(self, sender: str, recipients: list[str], message: bytes, notify: str | None = None) -> None:
         """Submit and deliver at once; errors are mailed back to ``sender`` (-oem), as a bounce.
 
-        The exit status still tells of a recipient's failure (sysexits: 67 no such user, 68 no
-        such host, 69 unavailable, 75 deferred); any other is a fault of this instance.
+        The exit status still tells of a recipient's failure (sysexits: 65 data format error, as
+        a refused sender is reported, 67 no such user, 68 no such host, 69 unavailable, 75
+        deferred); any other is a fault of this instance.
         """
         options = ["-N", notify] if notify else []
         p = self.sendmail("-odi", "-oem", *options, "-f", sender, "--", *recipients, stdin=message)
-        assert p.returncode in (0, 67, 68, 69, 75), (p.returncode, p.stderr.decode(errors="replace"))
+        assert p.returncode in (0, 65, 67, 68, 69, 75), (p.returncode, p.stderr.decode(errors="replace"))
 
     def run_queue(self) -> None:
         self.sendmail("-q")

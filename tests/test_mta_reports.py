@@ -53,6 +53,9 @@ REPLIES = {
     "spam": ("DATA", "550 5.7.1 Message rejected as spam by Content Filtering"),
     "grey": ("RCPT", "451 4.7.1 <{rcpt}>: Recipient address rejected: Greylisted, please try again later"),
 }
+# a sender the downstream server refuses at MAIL FROM, for every recipient
+REFUSED_SENDER = f"refused@{ORIGIN}"
+MAIL_REPLY = "553 5.7.1 <{sender}>: Sender address rejected: not owned by user"
 
 
 @dataclass
@@ -69,6 +72,7 @@ class Case:
     notify: str | None = None
     postfix_queue: str = "bounce-now"
     big: bool = False
+    sender: str = SENDER
 
 
 USER_UNKNOWN = dict(kind="bounce", status="5.1.1", reply_code="550", reason="userunknown", hop="recipient-mailbox",
@@ -147,6 +151,13 @@ CASES = [
                                                       hard_bounce=True)},
         "sendmail": {("ghost@local.test", "bounce"): dict(status="5.1.1", reply_code="550", reason="userunknown",
                                                           hop="recipient-mailbox", hard_bounce=True)}}),
+    # every recipient fails at once, with the reply to MAIL FROM; OpenSMTPD's report does not
+    # name the command.  A server that checks the sender against logins is the sender's relay
+    Case("sender-refused-at-mail", ["first@dest.test", "second@dest.test"], {
+        mta: {(rcpt, "bounce"): dict(kind="bounce", status="5.7.1", reply_code="553", reason="rejected",
+                                     hop="submission", smtp_command=None if mta == "opensmtpd" else "MAIL")
+              for rcpt in ("first@dest.test", "second@dest.test")}
+        for mta in PERMANENT}, sender=REFUSED_SENDER),
     Case("success-report", ["reader@dest.test"], {
         "postfix": {("reader@dest.test", "delivered"): dict(action="relayed", status="2.0.0", reason="delivered",
                                                             hop=None)},
@@ -203,6 +214,13 @@ class Downstream:
         self.reports: list[bytes] = []
         self.lock = threading.Lock()
 
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if address == REFUSED_SENDER:
+            return MAIL_REPLY.format(sender=address)
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 2.1.0 OK"
+
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         stage, reply = _reply(address)
         if stage == "RCPT":
@@ -220,11 +238,11 @@ class Downstream:
         return "250 2.0.0 OK queued"
 
 
-def _message(recipients: list[str], big: bool) -> tuple[bytes, str]:
+def _message(sender: str, recipients: list[str], big: bool) -> tuple[bytes, str]:
     msgid = make_msgid(domain=ORIGIN)
     body = "Hello.\r\n" + ("y" * 76 + "\r\n") * (80 if big else 1)
     # the subject names the recipient, as a real one may: the reports quote it
-    text = (f"From: Sender <{SENDER}>\r\nTo: {', '.join(recipients)}\r\nSubject: For {recipients[0]}\r\n"
+    text = (f"From: Sender <{sender}>\r\nTo: {', '.join(recipients)}\r\nSubject: For {recipients[0]}\r\n"
             f"Message-ID: {msgid}\r\n\r\n{body}")
     return text.encode(), msgid.strip("<>")
 
@@ -277,7 +295,7 @@ def _run(handler: Downstream, mta: str, send, logs, tick=None) -> Outcome:
     out = Outcome()
     for case in CASES:
         if mta in case.expect:
-            message, msgid = _message(case.recipients, case.big)
+            message, msgid = _message(case.sender, case.recipients, case.big)
             send(case, message)
             out.sent.update(dict.fromkeys(case.recipients, msgid))
     expected = {key for case in CASES for key in case.expect.get(mta, {})}
@@ -307,7 +325,7 @@ def postfix_reports(downstream) -> Outcome:
             instances[name] = Postfix(main + extra, POSTFIX_SERVICES)
 
         def send(case: Case, message: bytes) -> None:
-            instances[case.postfix_queue].send(SENDER, case.recipients, message,
+            instances[case.postfix_queue].send(case.sender, case.recipients, message,
                                                (case.notify,) if case.notify else ())
 
         return _run(handler, "postfix", send, lambda: "".join(p.maillog() for p in instances.values()))
@@ -322,7 +340,7 @@ def exim_reports(downstream) -> Outcome:
     handler, ports = downstream
     exim = Exim("mail.origin.test", _routes(ports, "::"), "local.test", EXIM_MAIN, EXIM_RETRY)
     try:
-        return _run(handler, "exim", lambda case, message: exim.send(SENDER, case.recipients, message),
+        return _run(handler, "exim", lambda case, message: exim.send(case.sender, case.recipients, message),
                     exim.mainlog, tick=exim.run_queue)  # each poll is a queue run: retries and warnings
     finally:
         exim.close()
@@ -348,7 +366,7 @@ def opensmtpd_reports(downstream) -> Outcome:
     handler, ports = downstream
     smtpd = OpenSMTPD("mail.origin.test", _routes(ports, ":"), OPENSMTPD_MAIN)
     try:
-        return _run(handler, "opensmtpd", lambda case, message: smtpd.send(SENDER, case.recipients, message),
+        return _run(handler, "opensmtpd", lambda case, message: smtpd.send(case.sender, case.recipients, message),
                     smtpd.logs)
     finally:
         smtpd.close()
@@ -362,7 +380,7 @@ def sendmail_reports(downstream) -> Outcome:
     try:
         def send(case: Case, message: bytes) -> None:
             notify = case.notify.partition("=")[2].lower() if case.notify else None  # NOTIFY=SUCCESS: -N success
-            sendmail.send(SENDER, case.recipients, message, notify)
+            sendmail.send(case.sender, case.recipients, message, notify)
 
         return _run(handler, "sendmail", send, lambda: "", tick=sendmail.run_queue)  # retries and warnings
     finally:
@@ -377,7 +395,7 @@ def dma_reports(downstream) -> Outcome:
     dma = Dma("mail.origin.test")
     try:
         def send(case: Case, message: bytes) -> None:  # one smarthost per run: the recipients' own
-            dma.send(SENDER, case.recipients, message, routes[case.recipients[0].rpartition("@")[2]])
+            dma.send(case.sender, case.recipients, message, routes[case.recipients[0].rpartition("@")[2]])
 
         return _run(handler, "dma", send, dma.queue)
     finally:

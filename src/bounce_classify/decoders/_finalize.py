@@ -146,9 +146,10 @@ def unwrap_front_end(r: RecipientFacts) -> None:
 _NEXT_SESSION = lazy_re(r"\n[ \t]*(?:" + SESSION_START + r")[^\n]*", re.I)
 # a line that opens with an address ("<b@example.org>: ..." in Postfix, "  b@example.org" in Exim):
 # when it is another recipient's, its block begins there
-# (an address that only continues a wrapped reply, "554 Mail from\n    a@example.org rejected",
-# is neither)
-_NEXT_ADDRESS_LINE = lazy_re(r"\n[ \t]*(?:<([^<>\s@]+@[^<>\s]+)>:|<?([^<>\s@:]+@[^<>\s:]+?)>?[ \t]*(?=\n|$))")
+# (an address that only continues a wrapped reply, "554 Mail from\n    a@example.org rejected"
+# or "553 5.7.1\n    <a@example.org>: Sender address rejected", is neither: an indented
+# "<address>:" begins a block only after a blank line)
+_NEXT_ADDRESS_LINE = lazy_re(r"\n(?:[ \t]*\n[ \t]*)?(?:<([^<>\s@]+@[^<>\s]+)>:|[ \t]*<?([^<>\s@:]+@[^<>\s:]+?)>?[ \t]*(?=\n|$))")
 
 
 def _command_near(text: str | None, recipient: str | None) -> str | None:

@@ -9,13 +9,15 @@ from ..lazyre import lazy_re
 from ..message import Message
 from ..model import Facts
 from ..patterns import ci_regex
-from ._common import body_text
+from ._common import body_text, detect_command
 from ._mta import decode_standard
 from ._textscan import has_error
 
 _BODY = ci_regex(r"-----\s*Transcript of session follows\s*-----|The original message was received at")
-# "... while talking to mx.example.org.:" opens each SMTP session of the transcript
-_TALKING = lazy_re(r"^\.\.\. while talking to\s+([A-Za-z0-9][A-Za-z0-9.-]{0,252}?)\.?:[ \t]*$", re.I | re.M)
+# "... while talking to mx.example.org.:" (or "[192.0.2.25]:", a host reached by its address)
+# opens each SMTP session of the transcript
+_TALKING = lazy_re(r"^\.\.\. while talking to\s+\[?(?:IPv6:)?([A-Za-z0-9][A-Za-z0-9.:-]{0,252}?)\]?\.?:[ \t]*$",
+                   re.I | re.M)
 _START = lazy_re(r"-----\s*The following addresses? (?:had|has) (?:permanent fatal errors|"
                     r"transient non-fatal errors)\s*-----|-----\s*Transcript of session follows\s*-----", re.I)
 
@@ -46,7 +48,7 @@ class Sendmail:
             trimmed = _QUEUE_NOTES.sub("", r.diagnostic or "")
             if trimmed != r.diagnostic and has_error(trimmed):  # else the notes are all it says
                 r.diagnostic = trimmed
-        if any(r.remote_mta is None for r in facts.recipients):
+        if any(r.remote_mta is None or r.smtp_command is None for r in facts.recipients):
             _hosts_from_transcript(facts, body_text(msg))
         return facts
 
@@ -55,7 +57,12 @@ def _hosts_from_transcript(facts: Facts, text: str) -> None:
     """The remote server of each recipient a delivery-status part left without Remote-MTA: the
     transcript's session that names the recipient; else the last session with a host in the
     recipient's domain; else the one host whose sessions name no recipient at all (a refusal of
-    MAIL or of the greeting, at a smarthost, is every recipient's sent there)."""
+    MAIL or of the greeting, at a smarthost, is every recipient's sent there).
+
+    A session that names no recipient was refused before any was sent: the command it quotes
+    (">>> MAIL From:<...>") is the one every recipient sent there failed at, unless the
+    recipient's own diagnostic names one.
+    """
     text = text[:_TRANSCRIPT_SCAN]
     found = [(m.start(), m.group(1).rstrip(".").lower()) for m in _TALKING.finditer(text)]
     if not found:
@@ -65,16 +72,20 @@ def _hosts_from_transcript(facts: Facts, text: str) -> None:
     # each session's host and text, up to the next session
     sessions = [(name, low[at: found[i + 1][0] if i + 1 < len(found) else len(low)])
                 for i, (at, name) in enumerate(found)]
-    anonymous = {name for name, block in sessions if not any(a in block for a in named)}
+    anonymous = {name: block for name, block in sessions if not any(a in block for a in named)}
     for r in facts.recipients:
-        if r.remote_mta is not None or not r.recipient:
+        if not r.recipient:
             continue
         host = next((name for name, block in sessions if r.recipient in block), None)
         if host is None:
             domain = r.recipient.rpartition("@")[2]
             inside = [name for name, _ in sessions if serves_domain(name, domain)]
             host = inside[-1] if inside else (next(iter(anonymous)) if len(anonymous) == 1 else None)
-        r.remote_mta = host
+        if r.remote_mta is None:
+            r.remote_mta = host
+        if (r.smtp_command is None and host in anonymous and r.remote_mta == host
+                and detect_command(r.diagnostic) is None):
+            r.smtp_command = detect_command(anonymous[host])
 
 
 DECODER = Sendmail()

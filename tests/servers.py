@@ -272,7 +272,7 @@ class StallingServer:
 class BannerServer:
     """A plain port-25 stand-in: sends a greeting and closes on QUIT."""
 
-    def __init__(self, banner: bytes = b"220 mx.recipient.test ESMTP\r\n") -> None:
+    def __init__(self, banner: bytes = b"220 mx.recipient.test ESMTP\r\n", host: str = "127.0.0.1") -> None:
         banner_bytes = banner
 
         class H(socketserver.BaseRequestHandler):
@@ -284,7 +284,7 @@ class BannerServer:
                     pass
 
         socketserver.ThreadingTCPServer.allow_reuse_address = True
-        self.srv = socketserver.ThreadingTCPServer(("127.0.0.1", 0), H)
+        self.srv = socketserver.ThreadingTCPServer((host, 0), H)
         self.port = self.srv.server_address[1]
         threading.Thread(target=self.srv.serve_forever, daemon=True).start()
 

@@ -25,6 +25,7 @@ from bounce_classify import classify
 from bounce_classify.model import Result
 from conftest import require_server
 from servers import (
+    BannerServer,
     Dma,
     Exim,
     OpenSMTPD,
@@ -41,7 +42,7 @@ from servers import (
 
 ORIGIN = "origin.test"  # the sender's domain: its mail, notifications included, goes to the sink
 SENDER = f"sender@{ORIGIN}"
-DEST, SMALL, CLOSED = "127.0.0.1", "127.0.0.2", "127.0.0.3"  # one address per next hop: Exim
+DEST, SMALL, CLOSED, REFUSING = "127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4"  # one address per next hop: Exim
 # keys its retry data and reuses connections by address, not by port
 
 # The downstream server's answer, by the recipient's local part: (SMTP stage, reply).
@@ -53,6 +54,8 @@ REPLIES = {
     "spam": ("DATA", "550 5.7.1 Message rejected as spam by Content Filtering"),
     "grey": ("RCPT", "451 4.7.1 <{rcpt}>: Recipient address rejected: Greylisted, please try again later"),
 }
+# what the server at refusing.test says instead of a greeting
+GREETING_REFUSAL = "554 5.7.1 mx.refusing.test: Client host [127.0.0.1] blocked using bl.spamcop.net"
 # a sender the downstream server refuses at MAIL FROM, for every recipient
 REFUSED_SENDER = f"refused@{ORIGIN}"
 MAIL_REPLY = "553 5.7.1 <{sender}>: Sender address rejected: not owned by user"
@@ -151,6 +154,16 @@ CASES = [
                                                       hard_bounce=True)},
         "sendmail": {("ghost@local.test", "bounce"): dict(status="5.1.1", reply_code="550", reason="userunknown",
                                                           hop="recipient-mailbox", hard_bounce=True)}}),
+    # the server refuses at its greeting, before any command.  OpenSMTPD reports only a network
+    # error, retries, and lets the envelope expire; dma is left out, as it would send its bounce
+    # through the same (refusing) smarthost
+    Case("greeting-refused", ["anyone@refusing.test"], {
+        **{mta: {("anyone@refusing.test", "bounce"): dict(kind="bounce", reason="blocked", hop="recipient-policy",
+                                                          smtp_command="CONN", remote_mta=REFUSING)}
+           for mta in ("postfix", "exim", "sendmail")},
+        "opensmtpd": {("anyone@refusing.test", "delay"): dict(action="delayed", reason="networkerror",
+                                                              hop="transport", permanent=False),
+                      ("anyone@refusing.test", "bounce"): EXPIRED_ENVELOPE}}),
     # every recipient fails at once, with the reply to MAIL FROM; OpenSMTPD's report does not
     # name the command.  A server that checks the sender against logins is the sender's relay
     Case("sender-refused-at-mail", ["first@dest.test", "second@dest.test"], {
@@ -175,8 +188,8 @@ myhostname = mail.origin.test
 mydomain = origin.test
 myorigin = origin.test
 mydestination = local.test
-relay_domains = dest.test, small.test, closed.test
-transport_maps = inline:{{ dest.test=smtp:[{dest}]:{down}, small.test=smtp:[{small}]:{small_port}, closed.test=smtp:[{closed}]:{closed_port}, origin.test=smtp:[{dest}]:{down} }}
+relay_domains = dest.test, small.test, closed.test, refusing.test
+transport_maps = inline:{{ dest.test=smtp:[{dest}]:{down}, small.test=smtp:[{small}]:{small_port}, closed.test=smtp:[{closed}]:{closed_port}, refusing.test=smtp:[{refusing}]:{refusing_port}, origin.test=smtp:[{dest}]:{down} }}
 smtp_connect_timeout = 5s
 """
 POSTFIX_QUEUES = {
@@ -264,11 +277,14 @@ def downstream():
                               data_size_limit=2000)]
     for c in controllers:
         c.start()
+    refusing = BannerServer(GREETING_REFUSAL.encode() + b"\r\n", host=REFUSING)  # refuses at its greeting
+    ports["refusing_port"] = refusing.port
     try:
         yield handler, ports
     finally:
         for c in controllers:
             c.stop()
+        refusing.close()
 
 
 def _collect(handler: Downstream, expected: set[tuple[str, str]], logs, tick=None) -> dict:
@@ -311,14 +327,15 @@ def _require(missing: str | None) -> None:
 def _routes(ports: dict[str, int], sep: str) -> dict[str, str]:
     """Where each domain's mail goes, as "host{sep}port": the sender's own back to the sink."""
     return {"dest.test": f"{DEST}{sep}{ports['down']}", "small.test": f"{SMALL}{sep}{ports['small_port']}",
-            "closed.test": f"{CLOSED}{sep}{ports['closed_port']}", ORIGIN: f"{DEST}{sep}{ports['down']}"}
+            "closed.test": f"{CLOSED}{sep}{ports['closed_port']}",
+            "refusing.test": f"{REFUSING}{sep}{ports['refusing_port']}", ORIGIN: f"{DEST}{sep}{ports['down']}"}
 
 
 @pytest.fixture(scope="module")
 def postfix_reports(downstream) -> Outcome:
     _require(postfix_missing())
     handler, ports = downstream
-    main = POSTFIX_MAIN.format(dest=DEST, small=SMALL, closed=CLOSED, **ports)
+    main = POSTFIX_MAIN.format(dest=DEST, small=SMALL, closed=CLOSED, refusing=REFUSING, **ports)
     instances: dict[str, Postfix] = {}
     try:
         for name, extra in POSTFIX_QUEUES.items():

@@ -28,6 +28,10 @@ _START = lazy_re(r"-----\s*The following addresses? (?:had|has) (?:permanent fat
 _QUEUE_NOTES = lazy_re(r"\s+(?:Warning: message still undelivered after|Will keep trying until message is|"
                        r"Message could not be delivered for|Message will be deleted from queue)\b.*$", re.I)
 
+# a session whose first line after its heading is the server's ("<<< 554 ..."): it refused at
+# its greeting, before the client sent anything
+_REFUSED_GREETING = lazy_re(r"\A[^\n]*\n[ \t]*<<<")
+
 _TRANSCRIPT_SCAN = 50_000  # a transcript stands near the top; an attachment read as text does not
 
 
@@ -60,8 +64,8 @@ def _hosts_from_transcript(facts: Facts, text: str) -> None:
     MAIL or of the greeting, at a smarthost, is every recipient's sent there).
 
     A session that names no recipient was refused before any was sent: the command it quotes
-    (">>> MAIL From:<...>") is the one every recipient sent there failed at, unless the
-    recipient's own diagnostic names one.
+    (">>> MAIL From:<...>"), or its greeting when the server spoke first, is the one every
+    recipient sent there failed at, unless the recipient's own diagnostic names one.
     """
     text = text[:_TRANSCRIPT_SCAN]
     found = [(m.start(), m.group(1).rstrip(".").lower()) for m in _TALKING.finditer(text)]
@@ -85,7 +89,8 @@ def _hosts_from_transcript(facts: Facts, text: str) -> None:
             r.remote_mta = host
         if (r.smtp_command is None and host in anonymous and r.remote_mta == host
                 and detect_command(r.diagnostic) is None):
-            r.smtp_command = detect_command(anonymous[host])
+            block = anonymous[host]
+            r.smtp_command = "CONN" if _REFUSED_GREETING.match(block) else detect_command(block)
 
 
 DECODER = Sendmail()

@@ -18,6 +18,7 @@ from ._common import (
     summary,
 )
 from ._hosts import HOST_IP, HOST_NAME, remote_host, reporting_host
+from ._textscan import own_lines
 
 
 def finalize(facts: Facts, msg: Message) -> Facts:
@@ -144,12 +145,6 @@ def unwrap_front_end(r: RecipientFacts) -> None:
 
 
 _NEXT_SESSION = lazy_re(r"\n[ \t]*(?:" + SESSION_START + r")[^\n]*", re.I)
-# a line that opens with an address ("<b@example.org>: ..." in Postfix, "  b@example.org" in Exim):
-# when it is another recipient's, its block begins there
-# (an address that only continues a wrapped reply, "554 Mail from\n    a@example.org rejected"
-# or "553 5.7.1\n    <a@example.org>: Sender address rejected", is neither: an indented
-# "<address>:" begins a block only after a blank line)
-_NEXT_ADDRESS_LINE = lazy_re(r"\n(?:[ \t]*\n[ \t]*)?(?:<([^<>\s@]+@[^<>\s]+)>:|[ \t]*<?([^<>\s@:]+@[^<>\s:]+?)>?[ \t]*(?=\n|$))")
 
 
 def _command_near(text: str | None, recipient: str | None) -> str | None:
@@ -167,11 +162,10 @@ def _command_near(text: str | None, recipient: str | None) -> str | None:
     cut = window.find("\n\n\n")
     if cut > 0:
         window = window[:cut]
-    for other in _NEXT_ADDRESS_LINE.finditer(window):
-        # the next recipient's block: its command is its own
-        if (other.group(1) or other.group(2)).lower() != recipient:
-            window = window[:other.start()]
-            break
+    # up to the next recipient's line, whose command is its own (a wrapped reply, indented
+    # deeper, may begin with an address too: "553 5.7.1\n    <sender@example.org>: Sender ...")
+    start = len(recipient)
+    window = window[:start] + own_lines(window[start:], recipient, text.rfind("\n", 0, idx) + 1, text)
     for nxt in _NEXT_SESSION.finditer(window):
         # a later session's commands are not this recipient's; its own ">>> RCPT TO:<addr>" is
         if recipient not in nxt.group(0).lower():

@@ -426,7 +426,7 @@ def paragraph_with(text: str, needle: str) -> str | None:
         end = body.find("\n\n", idx)
         para = body[start + 2 if start >= 0 else 0: end if end >= 0 else len(body)]
         at = para.lower().find(needle.lower())
-        rest = _own_lines(para[at + len(needle):], needle, para.rfind("\n", 0, at) + 1, para)
+        rest = own_lines(para[at + len(needle):], needle, para.rfind("\n", 0, at) + 1, para)
         if _has_error(rest):
             return one_line(rest.lstrip(" >:.,;-"))
         # the error may be in the next paragraph (address on its own line), unless that is the
@@ -459,7 +459,7 @@ def _starts_a_line(text: str, needle: str) -> bool:
 _ADDRESS_LINE = lazy_re(r"^([ \t]*)<?(" + ADDRESS.pattern + r")>?(?::|\s|$)", re.M)
 
 
-def _own_lines(rest: str, needle: str, line_start: int, para: str) -> str:
+def own_lines(rest: str, needle: str, line_start: int, para: str) -> str:
     """``rest`` up to the next line that starts with another address, no deeper indented
     than the line of ``needle``: the next entry of a list, not a continuation of this one
     (Postfix indents a wrapped reply, which may well begin with an address)."""

@@ -39,7 +39,9 @@ Zone = dict[str, list[tuple[str, str]]]  # owner name -> [(type, rdata text)]
 class DnsServer:
     """Answers from a dict of records over UDP and TCP; NXDOMAIN for names it does not hold."""
 
-    def __init__(self, records: Zone) -> None:
+    def __init__(self, records: Zone, host: str = "127.0.0.1", port: int = 0) -> None:
+        """Serve ``records`` on ``host``: on ``port``, or on a free one when it is 0 (a stub
+        resolver, which cannot be told a port, needs 53)."""
         self.records = {k.lower().rstrip("."): v for k, v in records.items()}
         server = self
 
@@ -66,17 +68,18 @@ class DnsServer:
         socketserver.ThreadingTCPServer.allow_reuse_address = True
         for attempt in range(20):
             # the UDP port the system picks may be taken for TCP: pick again
-            self.udp = socketserver.ThreadingUDPServer(("127.0.0.1", 0), Udp)
-            port = self.udp.server_address[1]
+            self.udp = socketserver.ThreadingUDPServer((host, port), Udp)
+            chosen = self.udp.server_address[1]
             try:
-                self.tcp = socketserver.ThreadingTCPServer(("127.0.0.1", port), Tcp)
+                self.tcp = socketserver.ThreadingTCPServer((host, chosen), Tcp)
                 break
             except OSError:
                 self.udp.server_close()
-                if attempt == 19:
+                if port or attempt == 19:
                     raise
-        self.port = port
-        self.address = f"127.0.0.1:{port}"
+        self.host = host
+        self.port = chosen
+        self.address = f"{host}:{chosen}"
         for srv in (self.udp, self.tcp):
             threading.Thread(target=srv.serve_forever, daemon=True).start()
 
@@ -108,7 +111,10 @@ class DnsServer:
     def _rrset(name: str, rtype: str, texts: list[str]) -> dns.rrset.RRset:
         rs = dns.rrset.RRset(dns.name.from_text(name), dns.rdataclass.IN, dns.rdatatype.from_text(rtype))
         for t in texts:
-            rs.add(dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.from_text(rtype), t), ttl=60)
+            # a name in the data is absolute, with or without its final dot ("10 mx.example.test")
+            rs.add(dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.from_text(rtype), t, origin=dns.name.root,
+                                       relativize=False),
+                   ttl=60)
         return rs
 
     def close(self) -> None:
@@ -198,6 +204,36 @@ def package_root(unpacked: Path, *files: Path) -> Path | None:
     for root in (Path("/"), unpacked):
         if all((root / f).exists() for f in files):
             return root
+    return None
+
+
+# -- a private /etc -------------------------------------------------------------------------
+
+# Some programs read only a compiled-in file under /etc: dma its dma/dma.conf, and every stub
+# resolver resolv.conf.  A command run through `in_private_etc` sees a directory's files laid
+# over /etc, in a mount namespace of its own, and so do the processes it starts (a daemon's
+# children); the system's /etc is never touched.
+_ETC_OVERLAY = 'mount -t overlay overlay -o "lowerdir=$0:/etc" /etc && exec "$@"'
+
+
+def in_private_etc(etc: Path | None, command: list[str]) -> list[str]:
+    """``command``, to be run with ``etc``'s files laid over /etc; as it is when ``etc`` is None."""
+    if etc is None:
+        return command
+    return ["unshare", "-m", "--propagation", "private", "sh", "-c", _ETC_OVERLAY, str(etc), *command]
+
+
+def private_etc_missing() -> str | None:
+    """Why a private /etc cannot be laid over the system's here, or None when it can."""
+    if os.geteuid() != 0:
+        return "a private /etc is an overlay mount in a mount namespace of its own, which needs root"
+    with tempfile.TemporaryDirectory(prefix="bc-etc-probe-") as probe_dir:
+        (Path(probe_dir) / "bc-probe").write_text("")
+        probe = subprocess.run(in_private_etc(Path(probe_dir), ["test", "-e", "/etc/bc-probe"]),
+                               capture_output=True, text=True, timeout=30)
+    if probe.returncode != 0:
+        return ("an overlay mount on /etc in a private mount namespace fails here: "
+                f"{probe.stderr.strip()[:300] or probe.returncode}")
     return None
 
 
@@ -358,10 +394,13 @@ class Postfix:
     directory, with an SMTP listener on a free loopback port.
 
     ``main`` is appended to a common main.cf (a later setting wins in Postfix), and ``services``
-    to a master.cf that holds the queue manager's own services and the listener.
+    to a master.cf that holds the queue manager's own services and the listener.  With ``etc``,
+    a directory laid over /etc for the whole instance (see `in_private_etc`), the SMTP client
+    looks up MX records in DNS, through the resolver its resolv.conf names; without, it does not.
     """
 
-    def __init__(self, main: str, services: str = "") -> None:
+    def __init__(self, main: str, services: str = "", etc: Path | None = None) -> None:
+        self.etc = etc
         self.base = Path(tempfile.mkdtemp(prefix="bc-postfix-"))
         self.base.chmod(0o755)
         self.conf = self.base / "conf"
@@ -371,7 +410,8 @@ class Postfix:
         owner = pwd.getpwnam("postfix")
         os.chown(self.base / "data", owner.pw_uid, owner.pw_gid)
         self.port = free_port()
-        (self.conf / "main.cf").write_text(_POSTFIX_MAIN.format(base=self.base) + main)
+        dns = "smtp_dns_support_level = enabled\n" if etc else ""
+        (self.conf / "main.cf").write_text(_POSTFIX_MAIN.format(base=self.base) + dns + main)
         (self.conf / "master.cf").write_text(f"127.0.0.1:{self.port} inet n - n - - smtpd\n"
                                              + _POSTFIX_SERVICES + services)
         try:
@@ -385,8 +425,8 @@ class Postfix:
             raise
 
     def postfix(self, *args: str):
-        return subprocess.run(["postfix", "-c", str(self.conf), *args], capture_output=True, text=True,
-                              timeout=60)
+        return subprocess.run(in_private_etc(self.etc, ["postfix", "-c", str(self.conf), *args]),
+                              capture_output=True, text=True, timeout=60)
 
     def send(self, sender: str, recipients: list[str], message: bytes, rcpt_options: tuple[str, ...] = ()) -> None:
         smtp_send(self.port, sender, recipients, message, rcpt_options)
@@ -440,11 +480,14 @@ class Exim:
     name, ``routes`` maps a domain to ``host::port`` for a manualroute router, ``local`` is the
     domain of local users, and
     ``retry`` and ``main`` are appended to the retry section and the main options.  Nothing
-    listens: queue runs are started with ``run_queue``.
+    listens: queue runs are started with ``run_queue``.  Other remote domains are routed by
+    their MX records, through the resolver named by the resolv.conf of ``etc``, a directory laid
+    over /etc for every run (see `in_private_etc`).
     """
 
     def __init__(self, hostname: str, routes: dict[str, str], local: str, main: str = "",
-                 retry: str = "* * F,1s,1s\n") -> None:
+                 retry: str = "* * F,1s,1s\n", etc: Path | None = None) -> None:
+        self.etc = etc
         binary = exim_binary()
         assert binary is not None
         self.binary = binary
@@ -475,6 +518,10 @@ remote:
   transport = remote_smtp
   route_list = {route_list}
   self = send
+dnslookup:
+  driver = dnslookup
+  domains = ! +local_domains
+  transport = remote_smtp
   no_more
 localuser:
   driver = accept
@@ -493,8 +540,8 @@ begin retry
 {retry}""")
 
     def exim(self, *args: str, stdin: bytes = b"") -> subprocess.CompletedProcess:
-        return subprocess.run([str(self.binary), "-C", str(self.conf), *args], input=stdin,
-                              capture_output=True, timeout=60)
+        return subprocess.run(in_private_etc(self.etc, [str(self.binary), "-C", str(self.conf), *args]),
+                              input=stdin, capture_output=True, timeout=60)
 
     def send(self, sender: str, recipients: list[str], message: bytes) -> None:
         p = self.exim("-odi", "-f", sender, "--", *recipients, stdin=message)
@@ -547,10 +594,14 @@ class Sendmail:
     appended to the configuration.  Messages are submitted on the command line and delivered at
     once (``-odi``); a delayed one is retried by ``run_queue``.  Each run is in its own UTS
     namespace with ``hostname`` as the host name: Sendmail waits a minute for a host name with
-    no domain to resolve before it reads its configuration.
+    no domain to resolve before it reads its configuration.  With ``etc``, a directory laid over
+    /etc for every run (see `in_private_etc`), host names and MX records are looked up in DNS
+    too, through the resolver its resolv.conf names.
     """
 
-    def __init__(self, hostname: str, routes: dict[str, str], local: str, main: str = "") -> None:
+    def __init__(self, hostname: str, routes: dict[str, str], local: str, main: str = "",
+                 etc: Path | None = None) -> None:
+        self.etc = etc
         root = sendmail_root()
         assert root is not None
         self.hostname = hostname
@@ -558,7 +609,7 @@ class Sendmail:
         self.base = Path(tempfile.mkdtemp(prefix="bc-sendmail-"))
         (self.base / "mqueue").mkdir(mode=0o700)
         (self.base / "aliases").write_text("postmaster: root\n")
-        (self.base / "service.switch").write_text("hosts files\naliases files\n")
+        (self.base / "service.switch").write_text(f"hosts files{' dns' if etc else ''}\naliases files\n")
         targets = sorted(set(routes.values()))
         mailers = "".join(
             f"Mt{i},\tP=[IPC], F=mDFMuXak, S=EnvFromSMTP/HdrFromSMTP, R=EnvToSMTP, E=\\r\\n, L=990, "
@@ -601,9 +652,9 @@ MAILER_DEFINITIONS
         assert p.returncode == 0, p.stderr.decode(errors="replace")
 
     def sendmail(self, *args: str, stdin: bytes = b"") -> subprocess.CompletedProcess:
-        return subprocess.run(["unshare", "--uts", "sh", "-c", 'hostname "$0" && exec "$@"', self.hostname,
-                               str(self.binary), "-C", str(self.conf), *args],
-                              input=stdin, capture_output=True, timeout=60)
+        command = ["unshare", "--uts", "sh", "-c", 'hostname "$0" && exec "$@"', self.hostname,
+                   str(self.binary), "-C", str(self.conf), *args]
+        return subprocess.run(in_private_etc(self.etc, command), input=stdin, capture_output=True, timeout=60)
 
     def send(self, sender: str, recipients: list[str], message: bytes, notify: str | None = None) -> None:
         """Submit and deliver at once; errors are mailed back to ``sender`` (-oem), as a bounce.
@@ -628,9 +679,6 @@ MAILER_DEFINITIONS
 # Debian's dma conflicts with Postfix too; .ci/run unpacks it here.  An installed one is used first.
 DMA_UNPACKED = Path("/opt/bounce-classify-ci/dma")
 _DMA_BIN = Path("usr/sbin/dma")
-# dma reads /etc/dma/dma.conf and nothing else: each run sees a private one through an overlay
-# on /etc in its own mount namespace, so the system's /etc is never touched
-_DMA_OVERLAY = 'mount -t overlay overlay -o "lowerdir=$0:/etc" /etc && exec "$@"'
 
 
 def dma_missing() -> str | None:
@@ -639,15 +687,8 @@ def dma_missing() -> str | None:
         return f"the DragonFly Mail Agent is not installed (Debian package dma; .ci/run unpacks it to {DMA_UNPACKED})"
     if os.geteuid() != 0:
         return "the dma integration tests need root: its configuration is mounted over /etc in a private namespace"
-    with tempfile.TemporaryDirectory(prefix="bc-dma-probe-") as probe_dir:
-        (Path(probe_dir) / "dma").mkdir()
-        (Path(probe_dir) / "dma" / "probe").write_text("")
-        probe = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", _DMA_OVERLAY, probe_dir,
-                                "test", "-e", "/etc/dma/probe"], capture_output=True, text=True, timeout=30)
-    if probe.returncode != 0:
-        return ("an overlay mount in a private mount namespace, which gives dma its own /etc/dma, fails here: "
-                f"{probe.stderr.strip()[:300] or probe.returncode}")
-    return None
+    missing = private_etc_missing()  # dma reads /etc/dma/dma.conf and nothing else
+    return f"dma's configuration cannot be given to it: {missing}" if missing else None
 
 
 class Dma:
@@ -689,8 +730,8 @@ class Dma:
     def send(self, sender: str, recipients: list[str], message: bytes, smarthost: str) -> None:
         """Submit as a local program does, with LF line ends: dma adds a CR to every line, even
         one that has one already."""
-        p = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", _DMA_OVERLAY,
-                            str(self._etc(smarthost)), str(self.binary), "-D", "-f", sender, "--", *recipients],
+        command = [str(self.binary), "-D", "-f", sender, "--", *recipients]
+        p = subprocess.run(in_private_etc(self._etc(smarthost), command),
                            input=message.replace(b"\r\n", b"\n"), capture_output=True, timeout=60)
         assert p.returncode == 0, (p.returncode, p.stderr.decode(errors="replace"))
 
@@ -838,11 +879,13 @@ class OpenSMTPD:
     """A private OpenSMTPD in the foreground, with its configuration in a temporary directory.
 
     ``routes`` maps a domain to ``host:port``; ``main`` is added before the listener (queue
-    lifetime, warning interval).  Its spool is the compiled-in one, removed again on close
-    unless it was there before.
+    lifetime, warning interval).  With ``etc``, a directory laid over /etc for the daemon (see
+    `in_private_etc`), other domains are relayed by their MX records, through the resolver its
+    resolv.conf names.  Its spool is the compiled-in one, removed again on close unless it was
+    there before.
     """
 
-    def __init__(self, hostname: str, routes: dict[str, str], main: str = "") -> None:
+    def __init__(self, hostname: str, routes: dict[str, str], main: str = "", etc: Path | None = None) -> None:
         binary = opensmtpd_binary()
         assert binary is not None
         self.base = Path(tempfile.mkdtemp(prefix="bc-opensmtpd-"))
@@ -853,11 +896,14 @@ class OpenSMTPD:
         for i, (domain, target) in enumerate(routes.items()):
             lines.append(f'action "route{i}" relay host smtp://{target} helo {hostname}')
             lines.append(f'match from any for domain "{domain}" action "route{i}"')
+        if etc:
+            lines += [f'action "mx" relay helo {hostname}', 'match from any for any action "mx"']
         conf = self.base / "smtpd.conf"
         conf.write_text("\n".join(lines) + "\n")
         conf.chmod(0o644)
         self.log = open(self.base / "smtpd.log", "wb")
-        self.proc = subprocess.Popen([str(binary), "-d", "-f", str(conf)], stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(in_private_etc(etc, [str(binary), "-d", "-f", str(conf)]), stdout=self.log,
+                                     stderr=subprocess.STDOUT)
 
         def listening() -> bool:
             if self.proc.poll() is not None:

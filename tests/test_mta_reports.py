@@ -27,6 +27,7 @@ from conftest import require_server
 from servers import (
     BannerServer,
     Dma,
+    DnsServer,
     Exim,
     OpenSMTPD,
     Postfix,
@@ -36,6 +37,7 @@ from servers import (
     free_port,
     opensmtpd_missing,
     postfix_missing,
+    private_etc_missing,
     sendmail_missing,
     wait_for,
 )
@@ -54,6 +56,11 @@ REPLIES = {
     "spam": ("DATA", "550 5.7.1 Message rejected as spam by Content Filtering"),
     "grey": ("RCPT", "451 4.7.1 <{rcpt}>: Recipient address rejected: Greylisted, please try again later"),
 }
+# The recipients' DNS, for the domains routed by their MX records: the MTAs' stub resolvers ask
+# the server at RESOLVER (port 53, as a resolv.conf cannot name a port).  nx.test does not exist,
+# nullmx.test says it takes no mail (RFC 7505), and lame.test names a mail server that does not exist
+RESOLVER = "127.0.0.35"
+ZONE = {"nullmx.test": [("MX", "0 .")], "lame.test": [("MX", "10 mx.gone.test")]}
 # what the server at refusing.test says instead of a greeting
 GREETING_REFUSAL = "554 5.7.1 mx.refusing.test: Client host [127.0.0.1] blocked using bl.spamcop.net"
 # a sender the downstream server refuses at MAIL FROM, for every recipient
@@ -88,6 +95,17 @@ SAID_AT_RCPT = dict(smtp_command="RCPT", remote_mta=DEST)
 # end with "Action: delayed": that last report is a bounce
 EXPIRED_ENVELOPE = dict(action="delayed", status="4.4.7", diagnostic="Envelope expired", reason="expired",
                         hop="transport", permanent=True)
+# no server was asked: the recipient's domain has no mail server, by DNS
+HOST_UNKNOWN = dict(kind="bounce", reason="hostunknown", hop="recipient-mailbox", hard_bounce=True, smtp_command=None)
+
+
+def _no_mx_found(rcpt: str) -> dict[tuple[str, str], dict[str, Any]]:
+    """OpenSMTPD's warning that it found no usable MX, then its report of the expired envelope."""
+    return {(rcpt, "delay"): dict(action="delayed", diagnostic="No MX found for domain", reason="networkerror",
+                                  hop="transport", permanent=False),
+            (rcpt, "bounce"): EXPIRED_ENVELOPE}
+
+
 ALL = ("postfix", "exim", "opensmtpd", "sendmail")
 # dma retries a temporary failure for days and sends no warnings: it runs the permanent cases
 PERMANENT = (*ALL, "dma")
@@ -171,6 +189,18 @@ CASES = [
                                      hop="submission", smtp_command=None if mta == "opensmtpd" else "MAIL")
               for rcpt in ("first@dest.test", "second@dest.test")}
         for mta in PERMANENT}, sender=REFUSED_SENDER),
+    # DNS says the recipient's domain does not exist; that it takes no mail (a null MX, RFC 7505);
+    # or that its mail server is a name that does not exist.  OpenSMTPD retries the last two
+    # ("No MX found for domain") and lets the envelope expire
+    Case("domain-does-not-exist", ["anyone@nx.test"], {
+        mta: {("anyone@nx.test", "bounce"): HOST_UNKNOWN} for mta in ALL}),
+    Case("null-mx", ["anyone@nullmx.test"], {
+        **{mta: {("anyone@nullmx.test", "bounce"): dict(kind="bounce", reason="notaccept", hop="recipient-mailbox",
+                                                        hard_bounce=True)} for mta in ("postfix", "exim", "sendmail")},
+        "opensmtpd": _no_mx_found("anyone@nullmx.test")}),
+    Case("mx-names-no-host", ["anyone@lame.test"], {
+        **{mta: {("anyone@lame.test", "bounce"): HOST_UNKNOWN} for mta in ("postfix", "exim", "sendmail")},
+        "opensmtpd": _no_mx_found("anyone@lame.test")}),
     Case("success-report", ["reader@dest.test"], {
         "postfix": {("reader@dest.test", "delivered"): dict(action="relayed", status="2.0.0", reason="delivered",
                                                             hop=None)},
@@ -287,6 +317,25 @@ def downstream():
         refusing.close()
 
 
+@pytest.fixture(scope="module")
+def resolver(tmp_path_factory):
+    """A directory to lay over /etc: its resolv.conf names the DNS server serving ZONE."""
+    missing = private_etc_missing()
+    if missing:
+        require_server(f"the MTAs cannot be given their own resolver: {missing}")
+    try:
+        dns = DnsServer(ZONE, host=RESOLVER, port=53)
+    except OSError as e:
+        require_server(f"no DNS server can listen on {RESOLVER} port 53 for the MTAs' resolvers: {e}")
+    etc = tmp_path_factory.mktemp("etc")
+    (etc / "resolv.conf").write_text(f"nameserver {RESOLVER}\noptions timeout:2 attempts:2\n")
+    etc.chmod(0o755)
+    try:
+        yield etc
+    finally:
+        dns.close()
+
+
 def _collect(handler: Downstream, expected: set[tuple[str, str]], logs, tick=None) -> dict:
     def all_reported():
         if tick is not None:
@@ -332,14 +381,14 @@ def _routes(ports: dict[str, int], sep: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def postfix_reports(downstream) -> Outcome:
+def postfix_reports(downstream, resolver) -> Outcome:
     _require(postfix_missing())
     handler, ports = downstream
     main = POSTFIX_MAIN.format(dest=DEST, small=SMALL, closed=CLOSED, refusing=REFUSING, **ports)
     instances: dict[str, Postfix] = {}
     try:
         for name, extra in POSTFIX_QUEUES.items():
-            instances[name] = Postfix(main + extra, POSTFIX_SERVICES)
+            instances[name] = Postfix(main + extra, POSTFIX_SERVICES, etc=resolver)
 
         def send(case: Case, message: bytes) -> None:
             instances[case.postfix_queue].send(case.sender, case.recipients, message,
@@ -352,10 +401,10 @@ def postfix_reports(downstream) -> Outcome:
 
 
 @pytest.fixture(scope="module")
-def exim_reports(downstream) -> Outcome:
+def exim_reports(downstream, resolver) -> Outcome:
     _require(exim_missing())
     handler, ports = downstream
-    exim = Exim("mail.origin.test", _routes(ports, "::"), "local.test", EXIM_MAIN, EXIM_RETRY)
+    exim = Exim("mail.origin.test", _routes(ports, "::"), "local.test", EXIM_MAIN, EXIM_RETRY, etc=resolver)
     try:
         return _run(handler, "exim", lambda case, message: exim.send(case.sender, case.recipients, message),
                     exim.mainlog, tick=exim.run_queue)  # each poll is a queue run: retries and warnings
@@ -378,10 +427,10 @@ def _check(outcome: Outcome, mta: str, case: Case, decoder: str, reporting_mta: 
 
 
 @pytest.fixture(scope="module")
-def opensmtpd_reports(downstream) -> Outcome:
+def opensmtpd_reports(downstream, resolver) -> Outcome:
     _require(opensmtpd_missing())
     handler, ports = downstream
-    smtpd = OpenSMTPD("mail.origin.test", _routes(ports, ":"), OPENSMTPD_MAIN)
+    smtpd = OpenSMTPD("mail.origin.test", _routes(ports, ":"), OPENSMTPD_MAIN, etc=resolver)
     try:
         return _run(handler, "opensmtpd", lambda case, message: smtpd.send(case.sender, case.recipients, message),
                     smtpd.logs)
@@ -390,10 +439,10 @@ def opensmtpd_reports(downstream) -> Outcome:
 
 
 @pytest.fixture(scope="module")
-def sendmail_reports(downstream) -> Outcome:
+def sendmail_reports(downstream, resolver) -> Outcome:
     _require(sendmail_missing())
     handler, ports = downstream
-    sendmail = Sendmail("mail.origin.test", _routes(ports, ":"), "local.test", SENDMAIL_MAIN)
+    sendmail = Sendmail("mail.origin.test", _routes(ports, ":"), "local.test", SENDMAIL_MAIN, etc=resolver)
     try:
         def send(case: Case, message: bytes) -> None:
             notify = case.notify.partition("=")[2].lower() if case.notify else None  # NOTIFY=SUCCESS: -N success

@@ -37,7 +37,10 @@ Zone = dict[str, list[tuple[str, str]]]  # owner name -> [(type, rdata text)]
 
 
 class DnsServer:
-    """Answers from a dict of records over UDP and TCP; NXDOMAIN for names it does not hold."""
+    """Answers from a dict of records over UDP and TCP; NXDOMAIN for names it does not hold.
+
+    A name whose records include ("RCODE", "SERVFAIL") gets that response code to every query,
+    as a broken name server gives."""
 
     def __init__(self, records: Zone, host: str = "127.0.0.1", port: int = 0) -> None:
         """Serve ``records`` on ``host``: on ``port``, or on a free one when it is 0 (a stub
@@ -95,6 +98,10 @@ class DnsServer:
             if rows is None:
                 if not resp.answer:
                     resp.set_rcode(dns.rcode.NXDOMAIN)
+                break
+            rcode = [r for t, r in rows if t == "RCODE"]
+            if rcode:
+                resp.set_rcode(dns.rcode.from_text(rcode[0]))
                 break
             cname = [r for t, r in rows if t == "CNAME"]
             if cname and qtype != "CNAME":

@@ -58,9 +58,11 @@ REPLIES = {
 }
 # The recipients' DNS, for the domains routed by their MX records: the MTAs' stub resolvers ask
 # the server at RESOLVER (port 53, as a resolv.conf cannot name a port).  nx.test does not exist,
-# nullmx.test says it takes no mail (RFC 7505), and lame.test names a mail server that does not exist
+# nullmx.test says it takes no mail (RFC 7505), lame.test names a mail server that does not exist,
+# and servfail.test's name server fails
 RESOLVER = "127.0.0.35"
-ZONE = {"nullmx.test": [("MX", "0 .")], "lame.test": [("MX", "10 mx.gone.test")]}
+ZONE = {"nullmx.test": [("MX", "0 .")], "lame.test": [("MX", "10 mx.gone.test")],
+        "servfail.test": [("RCODE", "SERVFAIL")]}
 # what the server at refusing.test says instead of a greeting
 GREETING_REFUSAL = "554 5.7.1 mx.refusing.test: Client host [127.0.0.1] blocked using bl.spamcop.net"
 # a sender the downstream server refuses at MAIL FROM, for every recipient
@@ -106,6 +108,9 @@ def _no_mx_found(rcpt: str) -> dict[tuple[str, str], dict[str, Any]]:
             (rcpt, "bounce"): EXPIRED_ENVELOPE}
 
 
+# a DNS lookup that failed for now
+DNS_TEMPORARY = dict(action="delayed", reason="networkerror", hop="transport", fix_owner="recipient-admin",
+                     permanent=False)
 ALL = ("postfix", "exim", "opensmtpd", "sendmail")
 # dma retries a temporary failure for days and sends no warnings: it runs the permanent cases
 PERMANENT = (*ALL, "dma")
@@ -201,6 +206,20 @@ CASES = [
     Case("mx-names-no-host", ["anyone@lame.test"], {
         **{mta: {("anyone@lame.test", "bounce"): HOST_UNKNOWN} for mta in ("postfix", "exim", "sendmail")},
         "opensmtpd": _no_mx_found("anyone@lame.test")}),
+    # the recipient's name server fails (SERVFAIL): a DNS problem on the way, retried.  Exim's
+    # warning and its final report name no cause, so they can only say the retries ran out
+    Case("dns-server-failure", ["anyone@servfail.test"], {
+        **{mta: {("anyone@servfail.test", "delay"): DNS_TEMPORARY} for mta in ("postfix", "opensmtpd")},
+        "exim": {("anyone@servfail.test", "delay"): dict(action="delayed", diagnostic=None, reason="expired",
+                                                         hop="transport", fix_owner="none", permanent=False),
+                 ("anyone@servfail.test", "bounce"): dict(action="failed", diagnostic="retry timeout exceeded",
+                                                          reason="expired", hop="transport", permanent=True)},
+        # Sendmail gives up with 4.4.7, quoting the last answer
+        "sendmail": {("anyone@servfail.test", "delay"): DNS_TEMPORARY,
+                     ("anyone@servfail.test", "bounce"): dict(action="failed", status="4.4.7", reason="networkerror",
+                                                              hop="transport", diagnostic=(
+                                                                  "451 servfail.test: Name server timeout"))}},
+        postfix_queue="delay-warning"),
     Case("success-report", ["reader@dest.test"], {
         "postfix": {("reader@dest.test", "delivered"): dict(action="relayed", status="2.0.0", reason="delivered",
                                                             hop=None)},

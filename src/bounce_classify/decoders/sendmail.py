@@ -32,6 +32,16 @@ _QUEUE_NOTES = lazy_re(r"\s+(?:Warning: message still undelivered after|Will kee
 # its greeting, before the client sent anything
 _REFUSED_GREETING = lazy_re(r"\A[^\n]*\n[ \t]*<<<")
 
+# Sendmail's verdict on a recipient: "554 5.3.5 <a@example.org>... Local configuration error".
+# The lines just above it, when they are not an SMTP exchange, are what led to it: a local
+# mailer's output ("maildrop: maildir over quota."), or Sendmail's own detail ("554 5.3.5 MX list
+# for example.org. points back to mx.example.net")
+_VERDICT = lazy_re(r"^[245]\d\d[ -](?:[245]\.\d{1,3}\.\d{1,3}[ \t]+)?<?([^\s<>]+@[^\s<>]+?)>?\.\.\.[ \t]", re.M)
+# not a cause: an exchange, a heading, or a verdict of its own, on an address or (older
+# Sendmail) a host: "550 example.org (smtp)... 550 Host unknown"
+_NOT_CAUSE = lazy_re(r"^(?:>>>|<<<|\.\.\. |-----|[245]\d\d[ -][^\n]*?\.\.\.\s)")
+_CAUSE_LINES = 3
+
 _TRANSCRIPT_SCAN = 50_000  # a transcript stands near the top; an attachment read as text does not
 
 
@@ -49,12 +59,56 @@ class Sendmail:
         if facts is None:
             return None
         for r in facts.recipients:
+            r.diagnostic = _unwrap_reason(r.diagnostic)
             trimmed = _QUEUE_NOTES.sub("", r.diagnostic or "")
             if trimmed != r.diagnostic and has_error(trimmed):  # else the notes are all it says
                 r.diagnostic = trimmed
+        text = body_text(msg)[:_TRANSCRIPT_SCAN]
+        _causes_from_transcript(facts, text)
         if any(r.remote_mta is None or r.smtp_command is None for r in facts.recipients):
-            _hosts_from_transcript(facts, body_text(msg))
+            _hosts_from_transcript(facts, text)
         return facts
+
+
+def _unwrap_reason(diagnostic: str | None) -> str | None:
+    """A diagnostic read from the list of failed addresses, "(reason: 550 5.1.1 User unknown)",
+    without Sendmail's wrapping; text after it (the transcript's) is kept after a semicolon."""
+    if not diagnostic or not diagnostic.lower().startswith("(reason:"):
+        return diagnostic
+    depth = 0
+    for i, ch in enumerate(diagnostic):
+        depth += (ch == "(") - (ch == ")")
+        if depth == 0:
+            inner, rest = diagnostic[len("(reason:"): i].strip(), diagnostic[i + 1:].strip()
+            return f"{inner}; {rest}" if inner and rest else inner or rest or diagnostic
+    return diagnostic
+
+
+def _causes_from_transcript(facts: Facts, text: str) -> None:
+    """Add to a recipient's diagnostic the transcript lines just above Sendmail's verdict on it,
+    when they are neither an SMTP exchange nor another verdict: the cause the verdict's
+    generic words ("Insufficient permission", "Local configuration error") stand for."""
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        m = _VERDICT.match(line)
+        if m is None:
+            continue
+        address = m.group(1).lower()
+        r = next((r for r in facts.recipients if r.recipient == address), None)
+        if r is None or not r.diagnostic:
+            continue
+        cause: list[str] = []
+        for above in reversed(lines[max(0, i - _CAUSE_LINES): i]):
+            above = above.strip()
+            if not above or _NOT_CAUSE.match(above):
+                break
+            cause.insert(0, above)
+        detail = " ".join(cause)
+        code = line[:len(line) - len(line.lstrip("0123456789. -"))]  # "554 5.3.5 ", said again
+        if detail.startswith(code) and code.strip():
+            detail = detail[len(code):]
+        if detail and detail.lower() not in r.diagnostic.lower():
+            r.diagnostic = f"{r.diagnostic} ({detail})"
 
 
 def _hosts_from_transcript(facts: Facts, text: str) -> None:
@@ -67,14 +121,13 @@ def _hosts_from_transcript(facts: Facts, text: str) -> None:
     (">>> MAIL From:<...>"), or its greeting when the server spoke first, is the one every
     recipient sent there failed at, unless the recipient's own diagnostic names one.
     """
-    text = text[:_TRANSCRIPT_SCAN]
     found = [(m.start(), m.group(1).rstrip(".").lower()) for m in _TALKING.finditer(text)]
     if not found:
         return
     low = text.lower()
     named = [r.recipient for r in facts.recipients if r.recipient]
-    # each session's host and text, up to the next session
-    sessions = [(name, low[at: found[i + 1][0] if i + 1 < len(found) else len(low)])
+    # each session's host and text, up to the next session or the end of its exchange
+    sessions = [(name, _exchange(low[at: found[i + 1][0] if i + 1 < len(found) else len(low)]))
                 for i, (at, name) in enumerate(found)]
     anonymous = {name: block for name, block in sessions if not any(a in block for a in named)}
     for r in facts.recipients:
@@ -91,6 +144,27 @@ def _hosts_from_transcript(facts: Facts, text: str) -> None:
                 and detect_command(r.diagnostic) is None):
             block = anonymous[host]
             r.smtp_command = "CONN" if _REFUSED_GREETING.match(block) else detect_command(block)
+
+
+
+def _exchange(block: str) -> str:
+    """A session's heading and its exchange: the client's (">>>") and the server's ("<<<") lines,
+    each reply followed by Sendmail's own verdict on it.  The first other line ends it: what
+    follows is another recipient's local failure ("554 5.3.5 ... Local configuration error"),
+    not this server's."""
+    lines = block.split("\n")
+    end = 1
+    after_reply = False
+    for i in range(1, len(lines)):
+        line = lines[i].lstrip()
+        if line.startswith((">>>", "<<<")):
+            after_reply = line.startswith("<<<")
+        elif after_reply and line:
+            after_reply = False  # the verdict: "550 5.1.1 <a@example.org>... User unknown"
+        elif line:
+            break
+        end = i + 1
+    return "\n".join(lines[:end])
 
 
 DECODER = Sendmail()

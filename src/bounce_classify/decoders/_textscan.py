@@ -58,11 +58,11 @@ _ERROR_WORDS = lazy_re(
     r"unbekannte?r?|existiert nicht|voll|gesperrt|deaktiviert|fehlgeschlagen|"
     r"desconocido|no existe|lleno|inexistente|desactivada|suspendida|"
     r"desconhecido|n\u00e3o existe|nao existe|cheia|desativada|suspensa|"
-    r"sconosciuto|non esiste|piena|onbekende?|bestaat niet)\b|"
+    r"sconosciuto|non esiste|inesistente|piena|onbekende?|bestaat niet)\b|"
     # ... Russian, Polish, Swedish, Norwegian, Danish, Turkish and Czech (stems: words inflect)
     r"\b(?:\u043d\u0435\u0438\u0437\u0432\u0435\u0441\u0442\u043d|\u043d\u0435 \u043d\u0430\u0439\u0434\u0435\u043d|\u043d\u0435 \u0441\u0443\u0449\u0435\u0441\u0442\u0432\u0443\u0435\u0442|\u043f\u0435\u0440\u0435\u043f\u043e\u043b\u043d\u0435\u043d|\u0437\u0430\u0431\u043b\u043e\u043a\u0438\u0440\u043e\u0432\u0430\u043d|"
     r"nie istnieje|nieznany|pe\u0142na|pelna|zablokowan|finns inte|finnes ikke|findes ikke|ok\u00e4nd|ukjent|ukendt|"
-    r"bulunamad|kutusu dolu|neexistuje|nezn\u00e1m|pln\u00e1)|"
+    r"bulunamad|bilinmeyen|kutusu dolu|neexistuje|nezn\u00e1m|pln\u00e1)|"
     # ... and in Japanese and Chinese, where words have no spaces to bound them
     r"\u5b58\u5728\u3057\u307e\u305b\u3093|\u65e0\u6cd5|\u7121\u6cd5|\u5931\u8d25|\u4e0d\u5b58\u5728|\u5df2\u6ee1|\u5df2\u6eff|\u898b\u3064\u304b\u308a\u307e\u305b\u3093|"
     r"\u5b9b\u5148\u4e0d\u660e|\u5bb9\u91cf|\u5931\u6557|\u3067\u304d\u307e\u305b\u3093",

@@ -486,14 +486,15 @@ class Exim:
     Messages are submitted on the command line and delivered at once; ``hostname`` is its own
     name, ``routes`` maps a domain to ``host::port`` for a manualroute router, ``local`` is the
     domain of local users, and
-    ``retry`` and ``main`` are appended to the retry section and the main options.  Nothing
+    ``retry``, ``main`` and ``transport`` are appended to the retry section, the main options and
+    the remote SMTP transport's options.  Nothing
     listens: queue runs are started with ``run_queue``.  Other remote domains are routed by
     their MX records, through the resolver named by the resolv.conf of ``etc``, a directory laid
     over /etc for every run (see `in_private_etc`).
     """
 
     def __init__(self, hostname: str, routes: dict[str, str], local: str, main: str = "",
-                 retry: str = "* * F,1s,1s\n", etc: Path | None = None) -> None:
+                 retry: str = "* * F,1s,1s\n", etc: Path | None = None, transport: str = "") -> None:
         self.etc = etc
         binary = exim_binary()
         assert binary is not None
@@ -539,7 +540,7 @@ begin transports
 remote_smtp:
   driver = smtp
   allow_localhost
-local_delivery:
+{transport}local_delivery:
   driver = appendfile
   file = /dev/null
 

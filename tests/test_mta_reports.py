@@ -220,6 +220,17 @@ CASES = [
                                                               hop="transport", diagnostic=(
                                                                   "451 servfail.test: Name server timeout"))}},
         postfix_queue="delay-warning"),
+    # the sending MTA must use TLS for plain.test, and its server offers no STARTTLS.  Exim
+    # defers, and its reports name the host but no cause.  (OpenSMTPD would mark the host as
+    # failing, and hold back the reports that go to the same host.)
+    Case("tls-required-not-offered", ["anyone@plain.test"], {
+        "postfix": {("anyone@plain.test", "bounce"): dict(kind="bounce", status="4.7.4", reason="securityerror",
+                                                          hop="transport", fix_owner="sender-admin",
+                                                          remote_mta=DEST)},
+        "exim": {("anyone@plain.test", "delay"): dict(action="delayed", diagnostic=None, reason="expired",
+                                                      hop="transport", remote_mta=DEST),
+                 ("anyone@plain.test", "bounce"): dict(action="failed", reason="expired", hop="transport",
+                                                       remote_mta=DEST)}}),
     Case("success-report", ["reader@dest.test"], {
         "postfix": {("reader@dest.test", "delivered"): dict(action="relayed", status="2.0.0", reason="delivered",
                                                             hop=None)},
@@ -237,8 +248,8 @@ myhostname = mail.origin.test
 mydomain = origin.test
 myorigin = origin.test
 mydestination = local.test
-relay_domains = dest.test, small.test, closed.test, refusing.test
-transport_maps = inline:{{ dest.test=smtp:[{dest}]:{down}, small.test=smtp:[{small}]:{small_port}, closed.test=smtp:[{closed}]:{closed_port}, refusing.test=smtp:[{refusing}]:{refusing_port}, origin.test=smtp:[{dest}]:{down} }}
+relay_domains = dest.test, small.test, closed.test, refusing.test, plain.test
+transport_maps = inline:{{ dest.test=smtp:[{dest}]:{down}, plain.test=smtp-tls:[{dest}]:{down}, small.test=smtp:[{small}]:{small_port}, closed.test=smtp:[{closed}]:{closed_port}, refusing.test=smtp:[{refusing}]:{refusing_port}, origin.test=smtp:[{dest}]:{down} }}
 smtp_connect_timeout = 5s
 """
 POSTFIX_QUEUES = {
@@ -248,10 +259,14 @@ POSTFIX_QUEUES = {
     "delay-warning": ("maximal_queue_lifetime = 1d\ndelay_warning_time = 1s\nqueue_run_delay = 1s\n"
                       "minimal_backoff_time = 1s\nmaximal_backoff_time = 2s\n"),
 }
-POSTFIX_SERVICES = "smtp      unix  - - n - - smtp\nlocal     unix  - n n - - local\n"
+# smtp-tls: a client that sends only over TLS
+POSTFIX_SERVICES = ("smtp      unix  - - n - - smtp\nlocal     unix  - n n - - local\n"
+                    "smtp-tls  unix  - - n - - smtp -o smtp_tls_security_level=encrypt\n")
 # Exim: a warning after a second on the queue; greylisting is retried for an hour, a refused
 # connection for a few seconds, and anything else given up at once
 EXIM_MAIN = "delay_warning = 1s\nignore_bounce_errors_after = 0s\n"
+# and it sends plain.test's mail only over TLS
+EXIM_TRANSPORT = "hosts_require_tls = ${if eq{$domain}{plain.test}{*}{}}\n"
 # OpenSMTPD: a warning after a second, and an envelope expires after four
 OPENSMTPD_MAIN = "queue ttl 4s\nbounce warn-interval 1s\n"
 # Sendmail: the same, and a connection that nobody answers is given up after two seconds
@@ -396,7 +411,8 @@ def _routes(ports: dict[str, int], sep: str) -> dict[str, str]:
     """Where each domain's mail goes, as "host{sep}port": the sender's own back to the sink."""
     return {"dest.test": f"{DEST}{sep}{ports['down']}", "small.test": f"{SMALL}{sep}{ports['small_port']}",
             "closed.test": f"{CLOSED}{sep}{ports['closed_port']}",
-            "refusing.test": f"{REFUSING}{sep}{ports['refusing_port']}", ORIGIN: f"{DEST}{sep}{ports['down']}"}
+            "refusing.test": f"{REFUSING}{sep}{ports['refusing_port']}", ORIGIN: f"{DEST}{sep}{ports['down']}",
+            "plain.test": f"{DEST}{sep}{ports['down']}"}
 
 
 @pytest.fixture(scope="module")
@@ -423,7 +439,8 @@ def postfix_reports(downstream, resolver) -> Outcome:
 def exim_reports(downstream, resolver) -> Outcome:
     _require(exim_missing())
     handler, ports = downstream
-    exim = Exim("mail.origin.test", _routes(ports, "::"), "local.test", EXIM_MAIN, EXIM_RETRY, etc=resolver)
+    exim = Exim("mail.origin.test", _routes(ports, "::"), "local.test", EXIM_MAIN, EXIM_RETRY, etc=resolver,
+                transport=EXIM_TRANSPORT)
     try:
         return _run(handler, "exim", lambda case, message: exim.send(case.sender, case.recipients, message),
                     exim.mainlog, tick=exim.run_queue)  # each poll is a queue run: retries and warnings

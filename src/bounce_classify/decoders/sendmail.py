@@ -146,7 +146,6 @@ def _hosts_from_transcript(facts: Facts, text: str) -> None:
             r.smtp_command = "CONN" if _REFUSED_GREETING.match(block) else detect_command(block)
 
 
-
 def _exchange(block: str) -> str:
     """A session's heading and its exchange: the client's (">>>") and the server's ("<<<") lines,
     each reply followed by Sendmail's own verdict on it.  The first other line ends it: what

@@ -36,7 +36,8 @@ _REFUSED_GREETING = lazy_re(r"\A[^\n]*\n[ \t]*<<<")
 # The lines just above it, when they are not an SMTP exchange, are what led to it: a local
 # mailer's output ("maildrop: maildir over quota."), or Sendmail's own detail ("554 5.3.5 MX list
 # for example.org. points back to mx.example.net")
-_VERDICT = lazy_re(r"^[245]\d\d[ -](?:[245]\.\d{1,3}\.\d{1,3}[ \t]+)?<?([^\s<>]+@[^\s<>]+?)>?\.\.\.[ \t]", re.M)
+_VERDICT = lazy_re(r"^([245]\d\d[ -](?:[245]\.\d{1,3}\.\d{1,3}[ \t]+)?)<?([^\s<>]+@[^\s<>]+?)>?\.\.\.[ \t]",
+                   re.M)
 # not a cause: an exchange, a heading, or a verdict of its own, on an address or (older
 # Sendmail) a host: "550 example.org (smtp)... 550 Host unknown"
 _NOT_CAUSE = lazy_re(r"^(?:>>>|<<<|\.\.\. |-----|[245]\d\d[ -][^\n]*?\.\.\.\s)")
@@ -88,25 +89,19 @@ def _causes_from_transcript(facts: Facts, text: str) -> None:
     """Add to a recipient's diagnostic the transcript lines just above Sendmail's verdict on it,
     when they are neither an SMTP exchange nor another verdict: the cause the verdict's
     generic words ("Insufficient permission", "Local configuration error") stand for."""
-    lines = text.split("\n")
-    for i, line in enumerate(lines):
-        m = _VERDICT.match(line)
-        if m is None:
+    by_address = {r.recipient: r for r in facts.recipients if r.recipient and r.diagnostic}
+    for m in _VERDICT.finditer(text):
+        r = by_address.get(m.group(2).lower())
+        if r is None or r.diagnostic is None:
             continue
-        address = m.group(1).lower()
-        r = next((r for r in facts.recipients if r.recipient == address), None)
-        if r is None or not r.diagnostic:
-            continue
+        # up to _CAUSE_LINES lines above the verdict's, nearest first
+        above = text[max(0, m.start() - 2000):m.start()].split("\n")[-2:-2 - _CAUSE_LINES:-1]
         cause: list[str] = []
-        for above in reversed(lines[max(0, i - _CAUSE_LINES): i]):
-            above = above.strip()
-            if not above or _NOT_CAUSE.match(above):
+        for line in map(str.strip, above):
+            if not line or _NOT_CAUSE.match(line):
                 break
-            cause.insert(0, above)
-        detail = " ".join(cause)
-        code = line[:len(line) - len(line.lstrip("0123456789. -"))]  # "554 5.3.5 ", said again
-        if detail.startswith(code) and code.strip():
-            detail = detail[len(code):]
+            cause.insert(0, line)
+        detail = " ".join(cause).removeprefix(m.group(1))  # "554 5.3.5 ", said again by Sendmail's own detail
         if detail and detail.lower() not in r.diagnostic.lower():
             r.diagnostic = f"{r.diagnostic} ({detail})"
 
